@@ -1,0 +1,493 @@
+"""The check-in desk: the application service the screens call.
+
+`CheckInDesk` owns one `CheckInFlow` and the ports (card, hub, outbox,
+printer, clock). Each public method is one named operation a touch, a card
+or a QR code triggers. The methods block on devices and the network, so
+callers run them off the UI thread (the UI has one worker for this); the
+resulting state reaches the screens through `flow.subscribe`.
+
+Identification follows what CCCD kiosks do with a "2-in-1" reader: the card
+lies on the contactless reader with its front QR under the camera. The QR
+gives the key to open the chip (CAN, or the BAC key material: ID, date of
+birth and the expiry derived from the date of issue); the chip then gives
+the data the kiosk trusts. A QR alone still identifies the patient, marked
+"not verified".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kiosk import cccd
+from kiosk.domain import (
+    HubReceipt,
+    Identity,
+    IdentitySource,
+    InsuranceCheck,
+    InsuranceStatus,
+    NumberIssuer,
+    QueueTicket,
+    ReferenceData,
+    Registration,
+    Verification,
+    VisitType,
+)
+from kiosk.errors import (
+    AccessKeyRejected,
+    CardError,
+    CardNotGenuineError,
+    CardRemovedError,
+    HubRejected,
+    HubUnavailable,
+    KioskError,
+    NoCardError,
+    PrinterError,
+    QrRejected,
+    StorageError,
+)
+from kiosk.flow import CheckInFlow, ErrorInfo, FlowError, Step
+from kiosk.insurance import unavailable_check
+from kiosk.ports import (
+    CanKey,
+    CardReader,
+    ChipAccessKey,
+    ChipReader,
+    Clock,
+    Delivery,
+    HubClient,
+    RegistrationOutbox,
+    TicketPrinter,
+    TicketRenderer,
+)
+from kiosk.qr import BhytQr, CccdQr, HubCode, VietQr, VneidToken, parse_qr
+from kiosk.ticket import TicketLayout, ticket_layout
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    kiosk_id: str
+    hospital_name: str
+    logo_path: str | None = None
+    # How long the patient may wait for the hub to give the shared queue
+    # number before the kiosk prints an offline one instead.
+    register_timeout: float = 5.0
+
+
+def error_info(error: KioskError, retry_step: Step | None = None) -> ErrorInfo:
+    return ErrorInfo(error.code, error.guidance_vi, error.guidance_en, retry_step)
+
+
+class CheckInDesk:
+    def __init__(
+        self,
+        *,
+        settings: DeskSettings,
+        flow: CheckInFlow,
+        card_reader: CardReader,
+        chip_reader: ChipReader,
+        hub: HubClient,
+        outbox: RegistrationOutbox,
+        delivery: Delivery,
+        printer: TicketPrinter,
+        renderer: TicketRenderer,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.flow = flow
+        self._card_reader = card_reader
+        self._chip_reader = chip_reader
+        self._hub = hub
+        self._outbox = outbox
+        self._delivery = delivery
+        self._printer = printer
+        self._renderer = renderer
+        self._clock = clock
+        # The CCCD QR seen in this session, waiting for the chip it opens.
+        self._pending_qr: CccdQr | None = None
+        self._card_on_reader = False
+        # One chip conversation at a time: the card watcher and a QR arriving
+        # may both want to read.
+        self._chip_lock = threading.Lock()
+        self.last_layout: TicketLayout | None = None  # kept for reprint
+        flow.subscribe(self._forget_on_idle)
+
+    # -- housekeeping --------------------------------------------------------------
+
+    def _forget_on_idle(self, state) -> None:  # noqa: ANN001 - FlowState
+        if state.step is Step.IDLE:
+            self._pending_qr = None
+
+    def touch(self) -> None:
+        self.flow.touch(self._clock.monotonic())
+
+    def tick(self) -> bool:
+        """Idle countdown; True when the session was wiped."""
+        wiped = self.flow.tick(self._clock.monotonic())
+        if wiped:
+            log.info("idle timeout: session wiped")
+        return wiped
+
+    def seconds_left(self) -> float | None:
+        return self.flow.seconds_left(self._clock.monotonic())
+
+    def refresh_reference(self) -> ReferenceData | None:
+        """Fetch departments and services; keep the last good copy when offline."""
+        try:
+            reference = self._hub.reference_data()
+        except (HubUnavailable, HubRejected) as exc:
+            log.warning("reference data not refreshed: %s", exc.code)
+            return self.flow.state.reference
+        self.flow.set_reference(reference)
+        return reference
+
+    # -- identify ---------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """The patient touched the welcome screen."""
+        self.touch()
+        self.flow.start("place_card")
+
+    def card_placed(self) -> None:
+        """A card arrived on the reader (called from the card watcher thread)."""
+        self._card_on_reader = True
+        step = self.flow.state.step
+        if step not in (Step.IDLE, Step.IDENTIFY):
+            return  # a card left on the reader while the patient goes on
+        self.touch()
+        if self._pending_qr is None:
+            # We cannot open the chip without a key: ask for the card's QR.
+            self.flow.start("show_qr")
+            return
+        self._read_chip(self._pending_qr)
+
+    def card_removed(self) -> None:
+        self._card_on_reader = False
+
+    def qr_scanned(self, payload: str) -> None:
+        """A QR code was decoded by the camera (called from the scanner thread)."""
+        step = self.flow.state.step
+        if step not in (Step.IDLE, Step.IDENTIFY) or self.flow.state.busy:
+            return  # a code still in view after identification is not news
+        self.touch()
+        try:
+            code = parse_qr(payload)
+        except QrRejected as exc:
+            log.info("QR rejected: %s", exc.reason)
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+            return
+        if isinstance(code, CccdQr):
+            self._pending_qr = code
+            if self._card_on_reader:
+                self._read_chip(code)
+            else:
+                self.flow.start("place_card_after_qr")
+        elif isinstance(code, BhytQr):
+            self._identified_by_bhyt(code)
+        elif isinstance(code, VneidToken):
+            # The token must be resolved by the hub's verification service;
+            # until the hub offers it, say so rather than trust the code.
+            self.flow.fail(
+                ErrorInfo(
+                    "vneid_unavailable",
+                    "Chưa xác thực được mã VNeID. Vui lòng đặt thẻ CCCD lên đầu đọc.",
+                    "The VNeID code cannot be verified yet. Please place your ID card on the reader.",
+                    Step.IDENTIFY,
+                )
+            )
+        elif isinstance(code, HubCode):
+            self.flow.fail(
+                ErrorInfo(
+                    "appointment_needs_id",
+                    "Vui lòng đặt thẻ CCCD lên đầu đọc trước, sau đó chọn Tái khám.",
+                    "Please place your ID card on the reader first, then choose Re-examination.",
+                    Step.IDENTIFY,
+                )
+            )
+        elif isinstance(code, VietQr):
+            exc = QrRejected("payment QR, not an identity")
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+
+    def use_qr_without_chip(self) -> None:
+        """The patient has no chip to tap (or it cannot be read): go on with
+        the printed QR data, marked "not verified" for the staff."""
+        self.touch()
+        qr = self._pending_qr
+        if qr is None:
+            raise FlowError("no QR code to use")
+        identity = Identity(
+            citizen=qr.citizen(),
+            source=IdentitySource.CCCD_QR,
+            verification=Verification.NOT_VERIFIED,
+            verification_notes=("identity from the printed QR only; chip not read",),
+        )
+        self.flow.identified(identity)
+
+    def _identified_by_bhyt(self, code: BhytQr) -> None:
+        identity = Identity(
+            citizen=code.citizen(),
+            source=IdentitySource.BHYT_QR,
+            verification=Verification.NOT_VERIFIED,
+            insurance_card_code=code.card_code,
+            verification_notes=("identity from the insurance card QR only",),
+        )
+        self.flow.identified(identity)
+
+    def _keys_for(self, qr: CccdQr) -> list[ChipAccessKey]:
+        keys: list[ChipAccessKey] = [CanKey(cccd.can(qr.id_number))]
+        keys += cccd.mrz_keys_for(qr.id_number, qr.date_of_birth, qr.date_of_issue)
+        return keys
+
+    def _read_chip(self, qr: CccdQr) -> None:
+        if not self._chip_lock.acquire(blocking=False):
+            return  # a read is already under way
+        try:
+            self.flow.identifying("connect")
+            try:
+                transport = self._card_reader.connect()
+                result = self._chip_reader.read_identity(transport, self._keys_for(qr), progress=self.flow.identifying)
+            finally:
+                self._card_reader.disconnect()
+            if result.citizen.id_number != qr.id_number:
+                # The chip answered a key derived from this QR, yet holds
+                # another ID: the QR belongs to a different card.
+                raise CardNotGenuineError("chip and QR disagree")
+            if result.verification is Verification.FORGED:
+                raise CardNotGenuineError("chip data failed verification")
+            identity = Identity(
+                citizen=result.citizen,
+                source=IdentitySource.CHIP,
+                verification=result.verification,
+                verification_notes=result.notes,
+            )
+            self.touch()
+            self.flow.identified(identity)
+        except (NoCardError, CardRemovedError) as exc:
+            log.info("chip read interrupted: %s", exc.code)
+            self._card_on_reader = False
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+        except AccessKeyRejected as exc:
+            log.info("chip refused every key")
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+        except CardError as exc:
+            log.warning("chip read failed: %s", exc.code)
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+        finally:
+            self._chip_lock.release()
+
+    # -- after identification -------------------------------------------------------------
+
+    def confirm_identity(self) -> None:
+        self.touch()
+        self.flow.confirm_identity()
+        identity = self.flow.state.session.identity
+        assert identity is not None
+        try:
+            check = self._hub.check_insurance(identity.citizen, identity.insurance_card_code)
+        except (HubUnavailable, HubRejected) as exc:
+            log.warning("insurance not checked: %s", exc.code)
+            check = unavailable_check()
+        self.flow.insurance_checked(check)
+
+    def continue_from_insurance(self) -> None:
+        self.touch()
+        self.flow.continue_from_insurance()
+
+    def choose_visit_type(self, visit_type: VisitType, paper_number: str | None = None) -> None:
+        self.touch()
+        self.flow.choose_visit_type(visit_type, paper_number)
+
+    def choose_department(self, code: str) -> None:
+        self.touch()
+        reference = self._reference()
+        department = reference.department(code)
+        self.flow.choose_department(department)
+        services = reference.services_of(code)
+        if len(services) == 1:
+            # Nothing to choose: save the patient a touch.
+            self.flow.choose_service(services[0])
+
+    def choose_service(self, code: str) -> None:
+        self.touch()
+        self.flow.choose_service(self._reference().service(code))
+
+    def back(self) -> None:
+        self.touch()
+        self.flow.back()
+
+    def cancel(self) -> None:
+        self.flow.cancel()
+
+    def retry(self) -> None:
+        self.touch()
+        self.flow.retry()
+
+    def finish(self) -> None:
+        self.flow.finish()
+
+    def _reference(self) -> ReferenceData:
+        reference = self.flow.state.reference
+        if reference is None:
+            raise FlowError("no reference data: the kiosk has never reached the hub")
+        return reference
+
+    # -- register and print ----------------------------------------------------------------
+
+    def confirm(self) -> None:
+        """Register the visit, get a number (hub or offline) and print it."""
+        self.touch()
+        self.flow.confirm()
+        session = self.flow.state.session
+        identity, department, service = session.identity, session.department, session.service
+        assert identity is not None and department is not None and service is not None
+        assert session.visit_type is not None
+        registration = Registration(
+            key=uuid.uuid4().hex,
+            kiosk_id=self.settings.kiosk_id,
+            identity=identity,
+            insurance=session.insurance,
+            visit_type=session.visit_type,
+            department_code=department.code,
+            service_code=service.code,
+            created_at=self._clock.now(),
+            paper_number=session.paper_number,
+        )
+        try:
+            self._outbox.add(registration)
+        except StorageError as exc:
+            # Nothing was promised yet: no number exists, so send the patient
+            # to the desk rather than print a number nobody will ever see.
+            log.error("registration not stored: %s", exc)
+            self.flow.fail(error_info(exc))
+            return
+
+        receipt = self._delivery.deliver_now(registration.key, self.settings.register_timeout)
+        ticket = self._ticket_for(registration, receipt)
+        layout = ticket_layout(ticket, self.settings.hospital_name, self.settings.logo_path)
+        self.last_layout = layout
+        try:
+            preview = self._renderer.render_png(layout)
+        except Exception:  # the preview is a courtesy; the number is what matters
+            log.exception("ticket preview failed")
+            preview = None
+        self.flow.ticket_issued(ticket, preview)
+        self._print(layout)
+
+    def _ticket_for(self, registration: Registration, receipt: HubReceipt | None) -> QueueTicket:
+        session = self.flow.state.session
+        department, service = session.department, session.service
+        assert department is not None and service is not None
+        insurance = session.insurance
+        if receipt is not None:
+            return QueueTicket(
+                registration_key=registration.key,
+                display_number=receipt.display_number,
+                issuer=NumberIssuer.HUB,
+                department=department,
+                service=service,
+                masked_name=registration.identity.citizen.masked_name,
+                issued_at=registration.created_at,
+                insurance_status=insurance.status if insurance else None,
+                amount_due=receipt.amount_due,
+                estimated_wait_minutes=receipt.estimated_wait_minutes,
+                episode_key=receipt.episode_key,
+            )
+        number = self._outbox.assign_offline_number(
+            registration.key, department.queue_prefix, registration.created_at.date()
+        )
+        log.info("hub not reached in time: offline number issued")
+        return QueueTicket(
+            registration_key=registration.key,
+            display_number=number,
+            issuer=NumberIssuer.KIOSK,
+            department=department,
+            service=service,
+            masked_name=registration.identity.citizen.masked_name,
+            issued_at=registration.created_at,
+            insurance_status=insurance.status if insurance else None,
+            amount_due=offline_amount_due(service.price, insurance),
+        )
+
+    def _print(self, layout: TicketLayout) -> None:
+        try:
+            self._printer.print_ticket(layout)
+        except PrinterError as exc:
+            log.warning("ticket not printed: %s", exc.code)
+            self.flow.printed(error_info(exc))
+            return
+        self.flow.printed()
+
+    def reprint(self) -> None:
+        """Print the last ticket again (after paper was refilled)."""
+        if self.last_layout is None:
+            raise FlowError("nothing to reprint")
+        self._printer.print_ticket(self.last_layout)
+
+
+def offline_amount_due(price: int, insurance: InsuranceCheck | None) -> int:
+    """What to show when the hub could not price the visit.
+
+    Insured patients settle their co-payment at the cashier, where the hub's
+    record decides it; the kiosk only quotes the full fee to those it knows
+    are not covered.
+    """
+    if insurance is not None and insurance.status.covered:
+        return 0
+    if insurance is not None and insurance.status is InsuranceStatus.UNAVAILABLE:
+        return 0
+    return price
+
+
+class CardWatcher:
+    """Polls a card reader on its own thread and tells the desk about taps.
+
+    One thread owns the reader's presence checks (Electrum's one-owner-thread
+    idea); the chip conversation itself runs in the desk call it triggers.
+    """
+
+    def __init__(
+        self,
+        reader: CardReader,
+        on_placed: Callable[[], None],
+        on_removed: Callable[[], None],
+        interval: float = 0.25,
+    ) -> None:
+        self._reader = reader
+        self._on_placed = on_placed
+        self._on_removed = on_removed
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="card-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        present = False
+        while not self._stop.is_set():
+            try:
+                now_present = self._reader.card_present()
+            except KioskError as exc:
+                log.warning("card reader unavailable: %s", exc.code)
+                now_present = False
+            if now_present and not present:
+                try:
+                    self._on_placed()
+                except Exception:
+                    log.exception("card tap handling failed")
+            elif present and not now_present:
+                self._on_removed()
+            present = now_present
+            self._stop.wait(self._interval)
