@@ -1,0 +1,113 @@
+"""`kiosk`: run the kiosk, the demo, and the technician's command-line tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.config import default_toml, load_config
+from kiosk.errors import ConfigError, KioskError
+
+
+def _setup_logging(verbose: bool) -> None:
+    # Messages carry codes and steps only; personal data never reaches a
+    # log record (see kiosk/errors.py and the redacting __repr__s).
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from launcher.app import run_app
+
+    config = load_config(args.config)
+    return run_app(config)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from launcher.demo import run_demo
+
+    return run_demo(Path(args.output), scripted=args.scripted)
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(f"configuration OK ({config.source or 'defaults'})")
+    return 0
+
+
+def _cmd_default_config(args: argparse.Namespace) -> int:
+    sys.stdout.write(default_toml())
+    return 0
+
+
+def _cmd_decode_qr(args: argparse.Namespace) -> int:
+    from launcher.qrtool import decode_files
+
+    status = 0
+    for record in decode_files([Path(p) for p in args.images]):
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(record.get("file"), record.get("kind") or "-", record.get("error") or "")
+        if record.get("error"):
+            status = 1
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Self check-in kiosk for Vietnamese hospitals.")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the kiosk (the default)")
+    run.add_argument("--config", type=Path, help="kiosk.toml")
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", help="simulated devices and an in-process hub")
+    demo.add_argument("--output", default="demo-output", help="screenshots and tickets go here")
+    demo.add_argument(
+        "--scripted",
+        action="store_true",
+        help="check in every sample citizen automatically and exit (the default without a display)",
+    )
+    demo.set_defaults(func=_cmd_demo)
+
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("--config", type=Path, required=True)
+    check.set_defaults(func=_cmd_check_config)
+
+    defaults = sub.add_parser("default-config", help="print the documented default kiosk.toml")
+    defaults.set_defaults(func=_cmd_default_config)
+
+    decode = sub.add_parser("decode-qr", help="decode QR codes in image files")
+    decode.add_argument("--json", action="store_true", help="one JSON object per image")
+    decode.add_argument("images", nargs="+")
+    decode.set_defaults(func=_cmd_decode_qr)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"kiosk: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KioskError as exc:
+        print(f"kiosk: {exc.code}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The composition root: configuration in, a running kiosk out.
+
+This is the only place that knows every backend. Production, the demo and
+the end-to-end tests all come through `build_kiosk`, so the simulated
+devices are wired exactly like the real ones (python-escpos' "dummy printer
+chosen by configuration" idea).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.clock import SystemClock
+from kiosk.config import KioskConfig
+from kiosk.desk import CardWatcher, CheckInDesk, DeskSettings
+from kiosk.errors import ConfigError
+from kiosk.flow import CheckInFlow
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def cccd_qr_text(citizen: dict[str, Any]) -> str:
+    """The front-of-card QR of a sample citizen (DOMAIN.md §1 layout):
+    ID12|CMND9|Full name|ddmmyyyy|Gender|Address|ddmmyyyy(issue)."""
+
+    def ddmmyyyy(iso: str) -> str:
+        y, m, d = iso.split("-")
+        return f"{d}{m}{y}"
+
+    return "|".join(
+        [
+            citizen["id_number"],
+            citizen.get("old_id_number") or "",
+            citizen["full_name"],
+            ddmmyyyy(citizen["date_of_birth"]),
+            citizen["sex"],
+            citizen["place_of_residence"],
+            ddmmyyyy(citizen["date_of_issue"]),
+        ]
+    )
+
+
+@dataclass
+class CardSimulator:
+    """What the demo's simulator panel and keys 1–4 drive.
+
+    Tapping a sample citizen does what a patient does at a "2-in-1" reader:
+    the chip enters the reader's field and the card's front QR comes into
+    the camera's view.
+    """
+
+    reader: Any  # drivers.card.simulated.SimulatedCardReader
+    camera: Any  # drivers.camera.simulated.SimulatedCamera | None
+    citizens: list[dict[str, Any]]
+
+    def tap(self, slot: int) -> None:
+        from drivers.card.samples import sample_chip
+
+        citizen = next(c for c in self.citizens if c["slot"] == slot)
+        if self.camera is not None:
+            self.camera.show_payload(cccd_qr_text(citizen), caption=f"CCCD {slot}")
+        self.reader.place(sample_chip(slot))
+
+    def show_qr(self, text: str) -> None:
+        if self.camera is not None:
+            self.camera.show_payload(text)
+
+    def lift(self) -> None:
+        self.reader.remove()
+        if self.camera is not None:
+            self.camera.show_nothing()
+
+    def buttons(self) -> list[tuple[str, Callable[[], None]]]:
+        out: list[tuple[str, Callable[[], None]]] = []
+        for c in self.citizens:
+            out.append((f"{c['slot']}. {c['full_name']}", lambda s=c["slot"]: self.tap(s)))
+        return out
+
+
+@dataclass
+class Kiosk:
+    config: KioskConfig
+    desk: CheckInDesk
+    flow: CheckInFlow
+    sync: Any
+    outbox: Any
+    printer: Any
+    renderer: Any
+    card_watcher: CardWatcher
+    scanner: Any | None
+    camera: Any | None
+    simulator: CardSimulator | None
+    embedded_hub: Any | None = None
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.sync.start()
+        if self.camera is not None:
+            self.camera.start()
+        if self.scanner is not None:
+            self.scanner.start()
+        self.card_watcher.start()
+        self.desk.refresh_reference()
+
+    def stop(self) -> None:
+        self.card_watcher.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
+        if self.camera is not None:
+            self.camera.stop()
+        self.sync.stop()
+        self.outbox.close()
+        if self.embedded_hub is not None:
+            self.embedded_hub.stop()
+        for stop in self._stoppers:
+            stop()
+
+
+def _read_secret(path: str) -> str:
+    if not path:
+        raise ConfigError("hub.secret_file", "is required for the http hub backend")
+    p = Path(path).expanduser()
+    try:
+        mode = p.stat().st_mode
+        text = p.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError("hub.secret_file", f"cannot read {p}: {exc.strerror}") from None
+    if mode & 0o077:
+        raise ConfigError("hub.secret_file", f"{p} is readable by other users; chmod 600 it")
+    return text
+
+
+def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Kiosk:
+    """Build every part from configuration. Nothing starts until `start()`."""
+    data_dir = config.data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)  # personal data lives here
+    clock = SystemClock()
+
+    # -- hub ----------------------------------------------------------------
+    from drivers.hub.http_client import HttpHubClient
+
+    embedded = None
+    if config["hub.backend"] == "embedded":
+        from server.embedded import start_embedded_hub
+
+        embedded = start_embedded_hub(data_dir / "hub.sqlite3")
+        hub = HttpHubClient(embedded.url, embedded.kiosk_id, embedded.kiosk_secret, timeout=config["hub.timeout_seconds"])
+    else:
+        verify: bool | str = config["hub.verify_tls"]
+        if verify and config["hub.ca_file"]:
+            verify = config["hub.ca_file"]
+        hub = HttpHubClient(
+            config["hub.url"],
+            config["hub.kiosk_id"] or config["kiosk.id"],
+            _read_secret(config["hub.secret_file"]),
+            timeout=config["hub.timeout_seconds"],
+            verify=verify,
+        )
+
+    # -- outbox ----------------------------------------------------------------
+    from offline_cache.keys import load_or_create_key
+    from offline_cache.store import OutboxStore
+    from offline_cache.sync import SyncWorker
+
+    key = load_or_create_key(data_dir / "outbox.key")
+    outbox = OutboxStore(data_dir / "outbox.sqlite3", key, kiosk_id=config["kiosk.id"], kiosk_prefix=config["kiosk.id"])
+    sync = SyncWorker(outbox, hub, clock)
+
+    # -- card ---------------------------------------------------------------------
+    from drivers.card.icao.reader import IcaoChipReader
+
+    simulator = None
+    camera = None
+    if config["card.backend"] == "pcsc":
+        from drivers.card.pcsc import PcscCardReader
+
+        card_reader: Any = PcscCardReader(config["card.reader"])
+    else:
+        from drivers.card.samples import sample_citizens
+        from drivers.card.simulated import SimulatedCardReader
+
+        card_reader = SimulatedCardReader()
+
+    # -- camera -------------------------------------------------------------------
+    scanner = None
+    if config["camera.backend"] == "opencv":
+        from drivers.camera.opencv_camera import OpenCvCamera
+
+        device: int | str = config["camera.device"]
+        device = int(device) if str(device).isdigit() else device
+        camera = OpenCvCamera(device, config["camera.width"], config["camera.height"])
+    elif config["camera.backend"] == "simulated":
+        from drivers.camera.simulated import SimulatedCamera
+
+        images = config["camera.images"]
+        camera = SimulatedCamera(images) if images else SimulatedCamera()
+
+    if config["card.backend"] == "simulated":
+        simulator = CardSimulator(card_reader, camera, sample_citizens())
+
+    # -- printer -------------------------------------------------------------------
+    from drivers.printer.raster import TicketRasterizer
+
+    renderer = TicketRasterizer(width_dots=config["printer.width_dots"], dpi=config["printer.dpi"])
+    if config["printer.backend"] == "escpos":
+        from drivers.printer.escpos_printer import EscposTicketPrinter
+
+        printer: Any = EscposTicketPrinter.from_config(config, renderer)
+    else:
+        from drivers.printer.file_printer import FileTicketPrinter
+
+        folder = ticket_folder or Path(config["printer.folder"] or data_dir / "tickets")
+        printer = FileTicketPrinter(folder, renderer)
+
+    flow = CheckInFlow(idle_timeout=config["kiosk.idle_timeout_seconds"])
+    logo = config["kiosk.logo"] or str(ASSETS / "logo.png")
+    desk = CheckInDesk(
+        settings=DeskSettings(
+            kiosk_id=config["kiosk.id"],
+            hospital_name=config["kiosk.hospital_name"],
+            logo_path=logo if Path(logo).exists() else None,
+            register_timeout=config["hub.register_timeout_seconds"],
+        ),
+        flow=flow,
+        card_reader=card_reader,
+        chip_reader=IcaoChipReader(),
+        hub=hub,
+        outbox=outbox,
+        delivery=sync,
+        printer=printer,
+        renderer=renderer,
+        clock=clock,
+    )
+    watcher = CardWatcher(card_reader, desk.card_placed, desk.card_removed)
+    if camera is not None:
+        from drivers.camera.decoder import ZxingQrDecoder
+        from drivers.camera.scanner import QrScanner
+
+        scanner = QrScanner(camera, ZxingQrDecoder(), desk.qr_scanned)
+    return Kiosk(
+        config=config,
+        desk=desk,
+        flow=flow,
+        sync=sync,
+        outbox=outbox,
+        printer=printer,
+        renderer=renderer,
+        card_watcher=watcher,
+        scanner=scanner,
+        camera=camera,
+        simulator=simulator,
+        embedded_hub=embedded,
+    )
