@@ -31,6 +31,16 @@ _VERSION_1 = b"\x01"
 _HEADER_BYTES = len(_VERSION_1) + NONCE_BYTES
 
 
+class UnreadablePayload(StorageError):
+    """A stored payload cannot be opened: it will not get better by retrying.
+
+    Kept apart from other `StorageError`s (disk full, I/O) so the sync worker
+    can set such a row aside for a technician instead of retrying it.
+    """
+
+    code = "storage_unreadable_payload"
+
+
 class PayloadCipher:
     """Seals and opens byte strings with one 256-bit data key."""
 
@@ -48,16 +58,16 @@ class PayloadCipher:
 
     def open(self, sealed: bytes, associated_data: bytes) -> bytes:
         if len(sealed) < _HEADER_BYTES + TAG_BYTES:
-            raise StorageError("a stored payload is truncated")
+            raise UnreadablePayload("a stored payload is truncated")
         version = sealed[:1]
         if version != _VERSION_1:
-            raise StorageError(f"a stored payload has an unknown format (version byte {version.hex()})")
+            raise UnreadablePayload(f"a stored payload has an unknown format (version byte {version.hex()})")
         nonce = sealed[1:_HEADER_BYTES]
         try:
             return self._aead.decrypt(nonce, sealed[_HEADER_BYTES:], version + associated_data)
         except InvalidTag:
             # Deliberately vague: tampering, a row moved to another key and a
             # wrong data key all look the same from here.
-            raise StorageError(
+            raise UnreadablePayload(
                 "a stored payload failed its integrity check (modified, moved, or sealed with another key)"
             ) from None

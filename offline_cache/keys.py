@@ -129,6 +129,9 @@ def _create_key_file(path: Path) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:  # includes FileExistsError: a file where the folder should be
+        raise StorageError(f"cannot create the data key file {path}: {exc.strerror or exc}") from exc
+    try:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         _write_new_file(tmp, key)
         try:

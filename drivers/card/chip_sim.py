@@ -1,0 +1,732 @@
+"""SimulatedCccdChip: a software CCCD chip that answers APDUs like a card.
+
+It is a real backend, not a mock: the kiosk reads it with the same
+IcaoChipReader it uses on a real card, in-process (SimulatedCardReader) or
+behind pcscd (VirtualCardBridge). It implements the card side of:
+
+- SELECT of the eMRTD application by AID, and of EFs by identifier;
+- BAC (ICAO 9303-11 §4.3): GET CHALLENGE, EXTERNAL AUTHENTICATE;
+- secure messaging (§9.8): every file needs it once BAC has run; a wrong
+  MAC ends the session (6988), as on real chips;
+- READ BINARY (B0 with offset or short EF identifier, B1 with DO'54'),
+  with end-of-file answers like a card (6282, or 6Cxx when configured).
+
+The file layout is that of a CCCD (DOMAIN.md §1): EF.COM 011E, DG1 0101,
+DG2 0102, DG13 010D; DG3 answers 6982 (EAC-protected fingerprints), DG11
+answers 6A82, selecting the MF (3F00) answers 6D00. This chip is BAC-only:
+EF.CardAccess (011C) answers 6A82 until PACE arrives (next issue), when a
+`card_access` file and an AES session will slot into the same dispatch.
+
+What the simulator does not do (yet): EF.SOD, DG14/DG15, Active and Chip
+Authentication. Faults can be injected for tests (ChipFaults).
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import io
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from drivers.card.icao import crypto, tlv
+from drivers.card.icao.apdu import (
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_GET_CHALLENGE,
+    INS_READ_BINARY,
+    INS_READ_BINARY_ODD,
+    INS_SELECT,
+    SECURE_MESSAGING_SWS,
+    SHORT_MAX_NE,
+    SW_CLA_NOT_SUPPORTED,
+    SW_CONDITIONS_NOT_SATISFIED,
+    SW_END_OF_FILE,
+    SW_FILE_NOT_FOUND,
+    SW_INS_NOT_SUPPORTED,
+    SW_NO_CURRENT_EF,
+    SW_OFFSET_OUTSIDE_EF,
+    SW_OK,
+    SW_SECURITY_STATUS,
+    SW_SM_DATA_OBJECTS_INCORRECT,
+    SW_SM_DATA_OBJECTS_MISSING,
+    SW_VERIFICATION_FAILED,
+    SW_WRONG_DATA,
+    SW_WRONG_LENGTH,
+    SW_WRONG_P1P2,
+    CommandApdu,
+    ResponseApdu,
+)
+from drivers.card.icao.bac import BacKeys, initial_ssc, session_keys
+from drivers.card.icao.lds import (
+    EMRTD_AID,
+    FID_DG1,
+    FID_DG2,
+    FID_DG3,
+    FID_DG13,
+    FID_EF_CARD_ACCESS,
+    FID_EF_COM,
+    TAG_DG1,
+    TAG_DG2,
+    TAG_DG3,
+    TAG_DG13,
+    TAG_EF_COM,
+    TAG_LDS_VERSION,
+    TAG_MRZ,
+    TAG_TAG_LIST,
+    TAG_UNICODE_VERSION,
+)
+from drivers.card.icao.mrz import compose_td1, format_mrz_date, mrz_information
+from drivers.card.icao.sm import (
+    DO_ENCRYPTED,
+    DO_ENCRYPTED_ODD,
+    DO_LE,
+    DO_MAC,
+    DO_STATUS,
+    MAC_LENGTH,
+    PADDING_INDICATOR,
+    SM_CLA_BITS,
+    SmCipher,
+    TripleDesSm,
+)
+from kiosk import cccd
+from kiosk.errors import CardRemovedError, MalformedDataError
+
+RandomBytes = Callable[[int], bytes]
+
+# Master file: CCCD chips answer 6D00 to selecting it (DOMAIN.md §1).
+FID_MASTER_FILE = 0x3F00
+MASTER_FILE_SW = SW_INS_NOT_SUPPORTED
+
+# ISO/IEC 14443-4 Type A cards pass historical bytes in their ATS; the PC/SC
+# reader builds the pseudo-ATR from them. Many eMRTDs send none, giving the
+# familiar ATR 3B 80 80 01 01.
+DEFAULT_HISTORICAL_BYTES = b""
+
+# DG13 "OID" element: the real value on CCCD cards is not documented in our
+# sources; this one sits under Vietnam's joint-iso-itu-t country arc
+# (2.16.704) and is a placeholder. Parsers ignore it.
+DG13_PLACEHOLDER_OID = bytes.fromhex("0606608572010101")  # 2.16.704.1.1.1
+
+
+class EndOfFile(enum.Enum):
+    """How the chip answers a READ BINARY whose Ne runs past the end of the EF."""
+
+    WARNING = "6282"  # the bytes that exist + 6282 (ISO/IEC 7816-4, Table 5)
+    WRONG_LE = "6Cxx"  # no data, 6Cxx with the exact count (T=0 style)
+
+
+class ParentsShape(enum.Enum):
+    """DG13 field 13 encodings seen on cards (DOMAIN.md)."""
+
+    TWO_SEQUENCES = "two_sequences"  # 30{0C father} 30{0C mother}
+    ONE_SEQUENCE = "one_sequence"  # 30{0C father 0C mother}
+
+
+@dataclass
+class ChipFaults:
+    """Misbehaviour to inject, for tests. Counters are over the chip's life."""
+
+    # The card leaves the field when APDU number N+1 arrives: process()
+    # raises CardRemovedError then and until the chip is powered on again.
+    # One-shot: cleared once it fires.
+    lift_after_apdus: int | None = None
+    # Longest R-APDU (data + SW) the link carries, e.g. 64 for readers with
+    # small frames; longer answers become `SimulatedCccdChip.too_long_sw`.
+    max_response_length: int | None = None
+    # Protected responses (1-based count) whose MAC the chip garbles.
+    corrupt_response_mac: frozenset[int] = field(default_factory=frozenset)
+
+
+class _SmFailure(Exception):
+    def __init__(self, sw: int) -> None:
+        super().__init__(f"{sw:04X}")
+        self.sw = sw
+
+
+class _CardSecureMessaging:
+    """Secure messaging as the chip does it (ICAO 9303-11 §9.8): check the
+    command's MAC and decrypt it, protect the response."""
+
+    def __init__(self, cipher: SmCipher, ssc: int) -> None:
+        self.cipher = cipher
+        self._ssc = ssc
+        self._modulus = 1 << (8 * cipher.block_size)
+
+    def _next_ssc(self) -> bytes:
+        self._ssc = (self._ssc + 1) % self._modulus
+        return self._ssc.to_bytes(self.cipher.block_size, "big")
+
+    def _pad(self, data: bytes) -> bytes:
+        return crypto.pad(data, self.cipher.block_size)
+
+    def unwrap(self, command: CommandApdu) -> CommandApdu:
+        ssc = self._next_ssc()
+        try:
+            objects = tlv.parse_all(command.data)
+        except MalformedDataError:
+            raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT) from None
+        covered = b""
+        cryptogram: bytes | None = None
+        le: bytes | None = None
+        mac: bytes | None = None
+        for obj in objects:
+            if mac is not None:
+                raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)  # nothing may follow DO'8E'
+            if obj.tag == DO_MAC:
+                mac = obj.value
+                continue
+            covered += obj.encode()
+            if obj.tag == DO_ENCRYPTED:
+                if not obj.value or obj.value[0] != PADDING_INDICATOR:
+                    raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)
+                cryptogram = obj.value[1:]
+            elif obj.tag == DO_ENCRYPTED_ODD:
+                cryptogram = obj.value
+            elif obj.tag == DO_LE:
+                le = obj.value
+            else:
+                raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)
+        if mac is None:
+            raise _SmFailure(SW_SM_DATA_OBJECTS_MISSING)
+        # The MAC covers the padded protected header, then every object
+        # before DO'8E' (Appendix D.4: N = SSC || padded header || DO'87' ...).
+        expected = self.cipher.mac(self._pad(ssc + self._pad(command.header) + covered))
+        if len(mac) != MAC_LENGTH or not hmac.compare_digest(mac, expected):
+            raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)
+
+        data = b""
+        if cryptogram is not None:
+            if not cryptogram or len(cryptogram) % self.cipher.block_size:
+                raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)
+            try:
+                data = crypto.unpad(self.cipher.decrypt(cryptogram, ssc))
+            except ValueError:
+                raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT) from None
+        ne: int | None = None
+        extended = False
+        if le is not None:
+            if len(le) > 2:
+                raise _SmFailure(SW_SM_DATA_OBJECTS_INCORRECT)
+            extended = len(le) == 2
+            value = int.from_bytes(le, "big") if le else 0
+            ne = value or (65536 if extended else SHORT_MAX_NE)
+        return CommandApdu(
+            command.cla & ~SM_CLA_BITS & 0xFF,
+            command.ins,
+            command.p1,
+            command.p2,
+            data=data,
+            ne=ne,
+            force_extended=extended,
+        )
+
+    def wrap(self, response: ResponseApdu, odd_ins: bool, corrupt_mac: bool) -> bytes:
+        ssc = self._next_ssc()
+        body = b""
+        if response.data:
+            cryptogram = self.cipher.encrypt(self._pad(response.data), ssc)
+            if odd_ins:
+                body += tlv.encode(DO_ENCRYPTED_ODD, cryptogram)
+            else:
+                body += tlv.encode(DO_ENCRYPTED, bytes([PADDING_INDICATOR]) + cryptogram)
+        body += tlv.encode(DO_STATUS, response.sw.to_bytes(2, "big"))
+        mac = self.cipher.mac(self._pad(ssc + body))
+        if corrupt_mac:
+            mac = bytes([mac[0] ^ 0x01]) + mac[1:]
+        return body + tlv.encode(DO_MAC, mac) + response.sw.to_bytes(2, "big")
+
+    def skip_response(self) -> None:
+        """An error answered without SM still advances the counter (see sm.py)."""
+        self._next_ssc()
+
+
+def _sw(sw: int) -> ResponseApdu:
+    return ResponseApdu(b"", sw)
+
+
+class SimulatedCccdChip:
+    """A CCCD chip in software: `process(apdu) -> response` (data + SW1 SW2)."""
+
+    def __init__(
+        self,
+        files: Mapping[int, bytes],
+        mrz_info: str,
+        *,
+        card_access: bytes | None = None,
+        protected_files: Iterable[int] = (FID_DG3,),
+        faults: ChipFaults | None = None,
+        random_bytes: RandomBytes = os.urandom,
+        extended_length: bool = True,
+        end_of_file: EndOfFile = EndOfFile.WARNING,
+        too_long_sw: int = SW_WRONG_LENGTH,
+        historical_bytes: bytes = DEFAULT_HISTORICAL_BYTES,
+    ) -> None:
+        self._files = dict(files)
+        self._bac_keys = BacKeys.from_mrz_information(mrz_info)
+        self.card_access = card_access
+        self._protected_files = frozenset(protected_files)
+        self.faults = faults or ChipFaults()
+        self._random_bytes = random_bytes
+        self.extended_length = extended_length
+        self.end_of_file = end_of_file
+        self.too_long_sw = too_long_sw
+        self.historical_bytes = historical_bytes
+        self._lock = threading.RLock()
+        self.apdu_count = 0
+        self.protected_response_count = 0
+        self._lifted = False
+        self._reset_state()
+
+    def __repr__(self) -> str:
+        return f"SimulatedCccdChip(files={sorted(f'{fid:04X}' for fid in self._files)})"
+
+    # -- personalisation ----------------------------------------------------------
+
+    @classmethod
+    def from_citizen(
+        cls,
+        citizen: Mapping[str, object],
+        face_jpeg: bytes | None,
+        *,
+        parents_shape: ParentsShape = ParentsShape.TWO_SEQUENCES,
+        omit_dg13_fields: Iterable[int] = (),
+        with_dg13: bool = True,
+        **options: object,
+    ) -> SimulatedCccdChip:
+        """A chip personalised for one sample citizen (assets/citizens/*.json)."""
+        dob = date.fromisoformat(str(citizen["date_of_birth"]))
+        expiry_text = citizen.get("date_of_expiry")
+        expiry = date.fromisoformat(str(expiry_text)) if expiry_text else None
+        id12 = str(citizen["id_number"])
+        mrz = td1_for_citizen(citizen)
+        files: dict[int, bytes] = {FID_DG1: build_dg1(mrz)}
+        dg_tags = [TAG_DG1]
+        if face_jpeg is not None:
+            files[FID_DG2] = build_dg2(face_jpeg, sex=str(citizen.get("sex", "")))
+            dg_tags.append(TAG_DG2)
+        files[FID_DG3] = b""  # present but EAC-protected: SELECT answers 6982
+        dg_tags.append(TAG_DG3)
+        if with_dg13:
+            files[FID_DG13] = build_dg13(
+                dg13_fields_for_citizen(citizen, omit=omit_dg13_fields), parents_shape=parents_shape
+            )
+            dg_tags.append(TAG_DG13)
+        files[FID_EF_COM] = build_ef_com(dg_tags)
+        mrz_info = mrz_information(cccd.document_number(id12), dob, expiry)
+        return cls(files, mrz_info, **options)  # type: ignore[arg-type]
+
+    def replace_file(self, fid: int, content: bytes) -> None:
+        """Swap an EF's content (tests: malformed data groups)."""
+        with self._lock:
+            self._files[fid] = bytes(content)
+
+    def remove_file(self, fid: int) -> None:
+        with self._lock:
+            self._files.pop(fid, None)
+
+    # -- power --------------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        self._application_selected = False
+        self._current_ef: int | None = None
+        self._challenge: bytes | None = None
+        self._sm: _CardSecureMessaging | None = None
+
+    def power_on(self) -> None:
+        """The card enters the field (or is cold-reset): all state is lost."""
+        with self._lock:
+            self._lifted = False
+            self._reset_state()
+
+    reset = power_on
+
+    def power_off(self) -> None:
+        with self._lock:
+            self._reset_state()
+
+    @property
+    def in_field(self) -> bool:
+        return not self._lifted
+
+    @property
+    def session_active(self) -> bool:
+        """Whether a secure messaging session is established (for tests)."""
+        return self._sm is not None
+
+    # -- APDU processing ---------------------------------------------------------
+
+    def process(self, apdu: bytes) -> bytes:
+        """Handle one command APDU; return response data + SW1 SW2.
+
+        Raises CardRemovedError when the card is (or just went) out of the
+        field: the only way a card "answers" nothing.
+        """
+        with self._lock:
+            if self._lifted:
+                raise CardRemovedError("the simulated card is not in the field")
+            self.apdu_count += 1
+            lift = self.faults.lift_after_apdus
+            if lift is not None and self.apdu_count > lift:
+                self.faults.lift_after_apdus = None
+                self._lifted = True
+                self._reset_state()
+                raise CardRemovedError("the simulated card left the field")
+
+            try:
+                command = CommandApdu.parse(apdu)
+            except MalformedDataError:
+                return self._deliver(_sw(SW_WRONG_LENGTH).to_bytes())
+            if command.extended and not self.extended_length:
+                return self._deliver(_sw(SW_WRONG_LENGTH).to_bytes())
+            if command.cla & ~SM_CLA_BITS & 0xFF:
+                return self._deliver(_sw(SW_CLA_NOT_SUPPORTED).to_bytes())
+            if command.cla & SM_CLA_BITS == SM_CLA_BITS:
+                return self._process_protected(command)
+            if command.cla & SM_CLA_BITS:
+                return self._deliver(_sw(SW_CLA_NOT_SUPPORTED).to_bytes())  # SM without header auth
+            # ISO/IEC 7816-4 §10.2 / ICAO 9303-11 §9.8: a plain command ends
+            # an SM session.
+            self._sm = None
+            return self._deliver(self._dispatch(command, protected=False).to_bytes())
+
+    def _deliver(self, response: bytes, fits_short: bool = True) -> bytes:
+        """Apply link limits to a response before it leaves the card."""
+        too_long = not fits_short or (
+            self.faults.max_response_length is not None and len(response) > self.faults.max_response_length
+        )
+        if too_long:
+            if self.too_long_sw in SECURE_MESSAGING_SWS:
+                self._sm = None
+            return _sw(self.too_long_sw).to_bytes()
+        return response
+
+    def _process_protected(self, command: CommandApdu) -> bytes:
+        if self._sm is None:
+            # No session (never authenticated, or ended by an earlier error).
+            return self._deliver(_sw(SW_SM_DATA_OBJECTS_INCORRECT).to_bytes())
+        sm = self._sm
+        try:
+            inner = sm.unwrap(command)
+        except _SmFailure as failure:
+            # ICAO 9303-11 §9.8: a wrong or missing MAC ends the session.
+            self._sm = None
+            return self._deliver(_sw(failure.sw).to_bytes())
+        response = self._dispatch(inner, protected=True)
+        if response.sw != SW_OK and response.sw >> 8 not in (0x62, 0x63):
+            # Errors go back without SM, as many chips do; the counter moves
+            # on regardless (both sides count every response).
+            sm.skip_response()
+            return self._deliver(response.to_bytes())
+        self.protected_response_count += 1
+        corrupt = self.protected_response_count in self.faults.corrupt_response_mac
+        wrapped = sm.wrap(response, odd_ins=bool(inner.ins & 1), corrupt_mac=corrupt)
+        # Ne' of a short protected command is at most 256 bytes.
+        fits = command.extended or len(wrapped) - 2 <= SHORT_MAX_NE
+        return self._deliver(wrapped, fits_short=fits)
+
+    def _dispatch(self, command: CommandApdu, *, protected: bool) -> ResponseApdu:
+        if command.ins == INS_SELECT:
+            return self._select(command, protected)
+        if command.ins == INS_GET_CHALLENGE:
+            return self._get_challenge(command, protected)
+        if command.ins == INS_EXTERNAL_AUTHENTICATE:
+            return self._external_authenticate(command, protected)
+        if command.ins in (INS_READ_BINARY, INS_READ_BINARY_ODD):
+            return self._read_binary(command, protected)
+        return _sw(SW_INS_NOT_SUPPORTED)
+
+    # -- SELECT -------------------------------------------------------------------
+
+    def _select(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        if command.p1 == 0x04:  # by DF name (AID)
+            if command.data != EMRTD_AID:
+                return _sw(SW_FILE_NOT_FOUND)
+            if command.p2 != 0x0C:
+                return _sw(SW_WRONG_P1P2)
+            # Selecting the application resets its security state. (Sent
+            # under SM, the answer still goes out under the old keys, which
+            # _process_protected holds; then the session is gone.)
+            self._reset_state()
+            self._application_selected = True
+            return ResponseApdu(b"", SW_OK)
+        if command.p1 == 0x00:
+            # MF / by path from the MF: CCCD chips answer 6D00 here.
+            return _sw(MASTER_FILE_SW)
+        if command.p1 != 0x02:
+            return _sw(SW_WRONG_P1P2)
+        if len(command.data) != 2:
+            return _sw(SW_WRONG_LENGTH)
+        if command.p2 != 0x0C:
+            return _sw(SW_WRONG_P1P2)
+        fid = int.from_bytes(command.data, "big")
+        status = self._access(fid, protected)
+        if status == SW_OK:
+            self._current_ef = fid
+        return _sw(status)
+
+    def _access(self, fid: int, protected: bool) -> int:
+        """Whether EF `fid` may be selected now: SW_OK or the refusal."""
+        if fid == FID_EF_CARD_ACCESS:
+            # In the MF and readable without authentication (ICAO 9303-10
+            # §3.11.3); absent on this BAC-only chip unless configured.
+            return SW_OK if self.card_access is not None else SW_FILE_NOT_FOUND
+        if not self._application_selected or fid not in self._files:
+            return SW_FILE_NOT_FOUND
+        if fid in self._protected_files:
+            return SW_SECURITY_STATUS  # DG3: needs Terminal Authentication (EAC)
+        if not protected or self._sm is None:
+            return SW_SECURITY_STATUS  # BAC protects every data group
+        return SW_OK
+
+    def _file_content(self, fid: int) -> bytes:
+        if fid == FID_EF_CARD_ACCESS:
+            return self.card_access or b""
+        return self._files[fid]
+
+    # -- BAC ----------------------------------------------------------------------
+
+    def _get_challenge(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        if protected or not self._application_selected:
+            return _sw(SW_CONDITIONS_NOT_SATISFIED)
+        if command.ne != 8 or command.data:
+            return _sw(SW_WRONG_LENGTH)
+        self._challenge = self._random_bytes(8)
+        return ResponseApdu(self._challenge, SW_OK)
+
+    def _external_authenticate(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        """ICAO 9303-11 §4.3 / Appendix D.3, chip side."""
+        challenge, self._challenge = self._challenge, None  # one attempt per challenge
+        if protected or challenge is None:
+            return _sw(SW_CONDITIONS_NOT_SATISFIED)
+        if len(command.data) != 40 or command.ne not in (40, SHORT_MAX_NE):
+            return _sw(SW_WRONG_LENGTH)
+        e_ifd, m_ifd = command.data[:32], command.data[32:]
+        keys = self._bac_keys
+        expected = crypto.retail_mac(keys.k_mac, crypto.pad(e_ifd, crypto.DES_BLOCK))
+        if not hmac.compare_digest(m_ifd, expected):
+            return _sw(SW_VERIFICATION_FAILED)
+        s = crypto.tdes_decrypt(keys.k_enc, e_ifd)
+        rnd_ifd, rnd_ic, k_ifd = s[:8], s[8:16], s[16:]
+        if rnd_ic != challenge:
+            return _sw(SW_VERIFICATION_FAILED)
+        k_ic = self._random_bytes(16)
+        e_ic = crypto.tdes_encrypt(keys.k_enc, rnd_ic + rnd_ifd + k_ic)
+        m_ic = crypto.retail_mac(keys.k_mac, crypto.pad(e_ic, crypto.DES_BLOCK))
+        self._sm = _CardSecureMessaging(TripleDesSm(*session_keys(k_ifd, k_ic)), initial_ssc(rnd_ic, rnd_ifd))
+        return ResponseApdu(e_ic + m_ic, SW_OK)
+
+    # -- READ BINARY ----------------------------------------------------------------
+
+    def _read_binary(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        if command.ne is None:
+            return _sw(SW_WRONG_LENGTH)
+        if command.ins == INS_READ_BINARY_ODD:
+            if command.p1 or command.p2:
+                return _sw(SW_WRONG_P1P2)  # only "current EF" is supported
+            try:
+                offset_do = tlv.parse_single(command.data, 0x54)
+            except MalformedDataError:
+                return _sw(SW_WRONG_DATA)
+            if not 1 <= len(offset_do.value) <= 3:
+                return _sw(SW_WRONG_DATA)
+            offset = int.from_bytes(offset_do.value, "big")
+        elif command.p1 & 0x80:
+            # Short EF identifier in P1 b5-b1 (ISO/IEC 7816-4 §7.2.2): select
+            # and read in one go; DG n has SFI n.
+            if command.p1 & 0x60:
+                return _sw(SW_WRONG_P1P2)
+            fid = 0x0100 | (command.p1 & 0x1F)
+            status = self._access(fid, protected)
+            if status != SW_OK:
+                return _sw(status)
+            self._current_ef = fid
+            offset = command.p2
+        else:
+            offset = (command.p1 << 8) | command.p2
+        if self._current_ef is None:
+            return _sw(SW_NO_CURRENT_EF)
+        if self._current_ef != FID_EF_CARD_ACCESS and (not protected or self._sm is None):
+            return _sw(SW_SECURITY_STATUS)
+        content = self._file_content(self._current_ef)
+        if offset >= len(content):
+            return _sw(SW_OFFSET_OUTSIDE_EF)
+        available = len(content) - offset
+
+        if command.ins == INS_READ_BINARY_ODD:
+            # The answer is DO'53' and Ne counts its header too.
+            count = min(available, command.ne)
+            while count and len(tlv.encode(0x53, bytes(count))) > command.ne:
+                count -= 1
+            body = tlv.encode(0x53, content[offset : offset + count])
+            short = count == available and len(body) < command.ne
+            return ResponseApdu(body, SW_END_OF_FILE if short else SW_OK)
+
+        if command.ne <= available:
+            return ResponseApdu(content[offset : offset + command.ne], SW_OK)
+        if self.end_of_file is EndOfFile.WRONG_LE and available < SHORT_MAX_NE:
+            return _sw(0x6C00 | available)
+        return ResponseApdu(content[offset:], SW_END_OF_FILE)
+
+
+# -- building the files (personalisation) ------------------------------------------
+
+
+def build_ef_com(dg_tags: Iterable[int], lds_version: str = "0107", unicode_version: str = "040000") -> bytes:
+    """EF.COM (ICAO 9303-10 §4.6.1): LDS 1.7, Unicode 4.0.0, tag list."""
+    return tlv.encode(
+        TAG_EF_COM,
+        tlv.encode(TAG_LDS_VERSION, lds_version.encode("ascii"))
+        + tlv.encode(TAG_UNICODE_VERSION, unicode_version.encode("ascii"))
+        + tlv.encode(TAG_TAG_LIST, bytes(dg_tags)),
+    )
+
+
+def build_dg1(mrz: str) -> bytes:
+    return tlv.encode(TAG_DG1, tlv.encode(TAG_MRZ, mrz.encode("ascii")))
+
+
+def td1_for_citizen(citizen: Mapping[str, object]) -> str:
+    """The TD1 MRZ a CCCD carries for this citizen.
+
+    Document code "ID", state VNM, document number = last 9 digits of the
+    ID, optional data starting with the full 12-digit ID (DOMAIN.md §1).
+    A card that never expires gets "<<<<<<" as its expiry: how real CCCDs
+    encode "no expiry" is an *open question* (DOMAIN.md); other TD1 cards
+    without expiry do it this way.
+    """
+    id12 = str(citizen["id_number"])
+    dob = date.fromisoformat(str(citizen["date_of_birth"]))
+    expiry_text = citizen.get("date_of_expiry")
+    expiry = date.fromisoformat(str(expiry_text)) if expiry_text else None
+    name_words = str(citizen["full_name"]).split()
+    sex_code = {"nam": "M", "nữ": "F"}.get(str(citizen.get("sex", "")).strip().casefold(), "<")
+    return compose_td1(
+        document_code="ID",
+        issuing_state="VNM",
+        document_number=cccd.document_number(id12),
+        optional_data=id12,
+        date_of_birth=format_mrz_date(dob),
+        sex_code=sex_code,
+        date_of_expiry=format_mrz_date(expiry),
+        nationality="VNM",
+        optional_data_2="",
+        primary_identifier=name_words[0] if name_words else "",
+        secondary_identifier=" ".join(name_words[1:]),
+    )
+
+
+def _vn_date(iso: object) -> str:
+    return date.fromisoformat(str(iso)).strftime("%d/%m/%Y")
+
+
+NO_EXPIRY_TEXT = "Không thời hạn"
+
+
+def dg13_fields_for_citizen(citizen: Mapping[str, object], omit: Iterable[int] = ()) -> dict[int, object]:
+    """Field number -> value, as build_dg13 takes them.
+
+    Strings become UTF8String, except the fields that are PrintableString on
+    cards (ID, dates, old ID). Field 13 is a (father, mother) pair, field 14
+    the spouse or None (an empty entry).
+    """
+    fields: dict[int, object] = {
+        1: ("printable", citizen["id_number"]),
+        2: citizen["full_name"],
+        3: ("printable", _vn_date(citizen["date_of_birth"])),
+        4: citizen["sex"],
+        5: citizen.get("nationality"),
+        6: citizen.get("ethnicity"),
+        7: citizen.get("religion"),
+        8: citizen.get("place_of_origin"),
+        9: citizen.get("place_of_residence"),
+        10: citizen.get("identifying_marks"),
+        11: ("printable", _vn_date(citizen["date_of_issue"])) if citizen.get("date_of_issue") else None,
+        12: _vn_date(citizen["date_of_expiry"]) if citizen.get("date_of_expiry") else NO_EXPIRY_TEXT,
+        13: (citizen.get("father_name"), citizen.get("mother_name")),
+        14: citizen.get("spouse_name"),
+    }
+    if citizen.get("old_id_number"):
+        fields[15] = ("printable", citizen["old_id_number"])
+    for number in omit:
+        fields.pop(number, None)
+    return {n: v for n, v in fields.items() if v is not None or n == 14}
+
+
+def _string(value: object) -> bytes:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "printable":
+        return tlv.encode(0x13, str(value[1]).encode("ascii"))
+    return tlv.encode(0x0C, str(value).encode("utf-8"))
+
+
+def build_dg13(fields: Mapping[int, object], *, parents_shape: ParentsShape = ParentsShape.TWO_SEQUENCES) -> bytes:
+    """DG13 in the CCCD layout (DOMAIN.md "DG13 layout"), entries by number."""
+    entries = b""
+    for number in sorted(fields):
+        value = fields[number]
+        content = tlv.encode(0x02, bytes([number]))
+        if number == 13:
+            father, mother = value  # type: ignore[misc]
+            names = [tlv.encode(0x0C, str(n or "").encode("utf-8")) for n in (father, mother)]
+            if parents_shape is ParentsShape.TWO_SEQUENCES:
+                content += b"".join(tlv.encode(0x30, n) for n in names)
+            else:
+                content += tlv.encode(0x30, b"".join(names))
+        elif number == 14:
+            if value:  # none: the entry is just its number, 30 03 02 01 0E
+                content += tlv.encode(0x30, _string(value))
+        else:
+            content += _string(value)
+        entries += tlv.encode(0x30, content)
+    body = tlv.encode(0x02, b"\x01") + DG13_PLACEHOLDER_OID + tlv.encode(0x31, entries)
+    return tlv.encode(TAG_DG13, tlv.encode(0x30, body))
+
+
+def build_facial_record(image: bytes, *, jpeg2000: bool, width: int, height: int, sex: str = "") -> bytes:
+    """An ISO/IEC 19794-5:2005 record holding one full-frontal image."""
+    gender = {"nam": 1, "nữ": 2}.get(sex.strip().casefold(), 0)
+    facial_information = (
+        (20 + 12 + len(image)).to_bytes(4, "big")  # facial record data length
+        + (0).to_bytes(2, "big")  # feature points
+        + bytes([gender, 0, 0])  # gender, eye colour, hair colour
+        + bytes(3)  # property mask
+        + (1).to_bytes(2, "big")  # expression: neutral
+        + bytes(3)  # pose angles (yaw, pitch, roll)
+        + bytes(3)  # pose angle uncertainty
+    )
+    image_information = (
+        bytes([1])  # face image type: full frontal
+        + bytes([1 if jpeg2000 else 0])  # image data type
+        + width.to_bytes(2, "big")
+        + height.to_bytes(2, "big")
+        + bytes([1])  # colour space: 24-bit RGB
+        + bytes([2])  # source type: digital still camera
+        + bytes(2)  # device type
+        + bytes(2)  # quality
+    )
+    facial = facial_information + image_information + image
+    return b"FAC\x00" + b"010\x00" + (14 + len(facial)).to_bytes(4, "big") + (1).to_bytes(2, "big") + facial
+
+
+def build_dg2(image: bytes, *, sex: str = "", jpeg2000: bool | None = None) -> bytes:
+    """DG2 (ICAO 9303-10 §4.7.2) around one face image (JPEG or JPEG 2000)."""
+    from PIL import Image  # personalisation reads the image size
+
+    with Image.open(io.BytesIO(image)) as img:
+        width, height = img.size
+        is_jp2 = img.format == "JPEG2000"
+    if jpeg2000 is None:
+        jpeg2000 = is_jp2
+    record = build_facial_record(image, jpeg2000=jpeg2000, width=width, height=height, sex=sex)
+    header = tlv.encode(
+        0xA1,
+        tlv.encode(0x80, b"\x01\x01")  # ICAO header version 1.1
+        + tlv.encode(0x81, b"\x02")  # biometric type: facial features
+        + tlv.encode(0x87, b"\x01\x01")  # format owner: ISO/IEC JTC 1/SC 37
+        + tlv.encode(0x88, b"\x00\x08"),  # format type: face image
+    )
+    template = tlv.encode(0x7F60, header + tlv.encode(0x5F2E, record))
+    group = tlv.encode(0x7F61, tlv.encode(0x02, b"\x01") + template)
+    return tlv.encode(TAG_DG2, group)

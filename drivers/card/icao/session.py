@@ -1,0 +1,287 @@
+"""An authenticated session with the eMRTD application, and reading its files.
+
+Order of a read (ICAO 9303-11 §4.2, chip access procedure):
+1. SELECT the eMRTD application by AID (plain).
+2. Access control: BAC with an MRZ key (§4.3). PACE with the CAN (§4.4)
+   is the next issue; CAN keys are skipped with a note until then.
+3. Under secure messaging: SELECT EF by file identifier (P1=02, P2=0C),
+   READ BINARY its first 4 bytes to learn the length from the TLV header
+   (Appendix D.4 does the same), then READ BINARY the rest in chunks whose
+   protected answer still fits a short response.
+
+Field quirks handled here (DOMAIN.md, "Reading quirks"): some readers and
+cards cannot carry the largest chunk, so a failed read is retried with half
+the size (as gmrtd and NFCPassportReader do); and an SM error (6987/6988)
+ends the chip's session, so the session is re-established with the key
+that worked before reading on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+
+from kiosk.errors import (
+    AccessKeyRejected,
+    CardError,
+    FileNotFoundOnCard,
+    MalformedDataError,
+    SecureMessagingError,
+    StatusWordError,
+)
+from kiosk.ports import CanKey, CardTransport, ChipAccessKey, MrzKey
+
+from . import tlv
+from .apdu import (
+    INS_READ_BINARY,
+    INS_READ_BINARY_ODD,
+    INS_SELECT,
+    SW1_WRONG_LE,
+    SW_END_OF_FILE,
+    SW_OFFSET_OUTSIDE_EF,
+    SW_OK,
+    SW_WRONG_LENGTH,
+    CommandApdu,
+    ResponseApdu,
+    raise_for_status,
+)
+from .bac import BacKeys, RandomBytes, perform_bac
+from .lds import EMRTD_AID
+from .sm import SecureMessaging
+
+Progress = Callable[[str], None]
+
+HEADER_PROBE = 4  # bytes read first: tag + length of nearly every EF
+MIN_READ_SIZE = 0x20  # fits a 64-byte reader frame once wrapped (3DES and AES)
+MAX_READ_RETRIES = 4  # per file: enough to halve 0xE7 down to MIN_READ_SIZE
+MAX_FILE_SIZE = 1 << 20  # 1 MiB: no EF on an ID card comes near it
+MAX_EVEN_OFFSET = 0x7FFF  # READ BINARY B0 carries a 15-bit offset in P1-P2
+TAG_OFFSET = 0x54  # READ BINARY B1: offset data object (ISO/IEC 7816-4 §11.2.3)
+TAG_DISCRETIONARY = 0x53  # READ BINARY B1: data come back in DO'53'
+
+# Answers to a READ BINARY that mean "that chunk was too big for this card
+# or reader" more often than what they say (NFCPassportReader saw 6B00 and
+# 6988 after 256-byte reads). Only retried while the offset is inside the
+# file, so a real end of file is never mistaken for one.
+_SIZE_TROUBLE_SWS = frozenset({SW_WRONG_LENGTH, SW_OFFSET_OUTSIDE_EF})
+
+CAN_SKIPPED_NOTE = "CAN key skipped: PACE is not implemented yet (BAC only)"
+
+
+def _no_progress(step: str) -> None:
+    pass
+
+
+class ChipSession:
+    """The eMRTD application of one card, opened with one access key.
+
+    Not thread-safe: one device thread owns a session (the Electrum idea of
+    one owner thread per device).
+    """
+
+    def __init__(
+        self,
+        transport: CardTransport,
+        *,
+        read_size: int | None = None,
+        random_bytes: RandomBytes = os.urandom,
+    ) -> None:
+        self.transport = transport
+        self._random_bytes = random_bytes
+        self._requested_read_size = read_size
+        self._read_size: int | None = None
+        self._sm: SecureMessaging | None = None
+        self._key: BacKeys | None = None
+        self.notes: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"ChipSession(open={self.is_open})"
+
+    @property
+    def is_open(self) -> bool:
+        return self._sm is not None
+
+    # -- raw exchange ----------------------------------------------------------
+
+    def _transmit_plain(self, command: CommandApdu) -> ResponseApdu:
+        return ResponseApdu.parse(self.transport.transmit(command.to_bytes()))
+
+    def send(self, command: CommandApdu) -> ResponseApdu:
+        """One command, under secure messaging once the session is open."""
+        if self._sm is None:
+            return self._transmit_plain(command)
+        protected = self._sm.protect(command)
+        raw = self.transport.transmit(protected.to_bytes())
+        try:
+            return self._sm.unprotect(raw)
+        except SecureMessagingError:
+            # The chip has ended (6987/6988) or we no longer trust (bad MAC)
+            # this session; nothing more may be sent under it.
+            self._sm = None
+            raise
+
+    # -- opening -----------------------------------------------------------------
+
+    def select_application(self) -> None:
+        """SELECT the eMRTD application by AID, plain ('00 A4 04 0C 07 A0..01').
+
+        Selecting resets the chip's security state, so any SM session ends.
+        """
+        self._sm = None
+        response = self._transmit_plain(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, data=EMRTD_AID))
+        raise_for_status(response, "SELECT eMRTD application")
+
+    def open(self, keys: Sequence[ChipAccessKey], progress: Progress = _no_progress) -> None:
+        """Select the application and authenticate with the first key that works.
+
+        Raises AccessKeyRejected when no key opened the chip.
+        """
+        progress("select")
+        self.select_application()
+        tried = 0
+        for key in keys:
+            if isinstance(key, CanKey):
+                if CAN_SKIPPED_NOTE not in self.notes:
+                    self.notes.append(CAN_SKIPPED_NOTE)
+                continue
+            if not isinstance(key, MrzKey):
+                raise TypeError(f"unsupported access key type {type(key).__name__}")
+            if tried:
+                # A refused EXTERNAL AUTHENTICATE leaves the chip in an
+                # undefined state on some cards; start the next try clean.
+                self.select_application()
+            tried += 1
+            progress("bac")
+            bac_keys = BacKeys.from_key(key)
+            try:
+                self._sm = perform_bac(self.transport, bac_keys, random_bytes=self._random_bytes)
+            except AccessKeyRejected:
+                continue
+            self._key = bac_keys
+            self._read_size = self._initial_read_size()
+            return
+        if not tried:
+            raise AccessKeyRejected("no BAC (MRZ) key to try; PACE with the CAN is not implemented yet")
+        raise AccessKeyRejected(f"the chip refused all {tried} BAC key(s)")
+
+    def reopen(self) -> None:
+        """Re-establish SM with the key that worked (after an SM error)."""
+        if self._key is None:
+            raise SecureMessagingError("no key to re-establish secure messaging with")
+        self.select_application()
+        self._sm = perform_bac(self.transport, self._key, random_bytes=self._random_bytes)
+
+    def _initial_read_size(self) -> int:
+        assert self._sm is not None
+        if self._requested_read_size is not None:
+            return max(MIN_READ_SIZE, self._requested_read_size)
+        return self._sm.max_short_read
+
+    @property
+    def read_size(self) -> int | None:
+        """Bytes per READ BINARY now (shrinks when a card or reader needs it)."""
+        return self._read_size
+
+    # -- files --------------------------------------------------------------------
+
+    def select_file(self, fid: int) -> None:
+        """SELECT EF by file identifier under SM (P1=02, P2=0C; Appendix D.4)."""
+        response = self.send(CommandApdu(0x00, INS_SELECT, 0x02, 0x0C, data=fid.to_bytes(2, "big")))
+        raise_for_status(response, f"SELECT EF {fid:04X}")
+
+    def _read_chunk(self, offset: int, length: int) -> bytes:
+        """One READ BINARY of up to `length` bytes at `offset` of the current EF."""
+        assert self._sm is not None
+        # Beyond what a short protected response carries, ask with extended
+        # length (ISO/IEC 7816-4 §5.1); cards and readers must support it.
+        extended = length > self._sm.max_short_read
+        if offset <= MAX_EVEN_OFFSET:
+            command = CommandApdu(0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF, ne=length, force_extended=extended)
+        else:
+            # ISO/IEC 7816-4 §11.2.3: odd INS B1 carries the offset in DO'54'
+            # for EFs larger than 32 KiB; the data come back in DO'53'.
+            command = CommandApdu(
+                0x00,
+                INS_READ_BINARY_ODD,
+                0x00,
+                0x00,
+                data=tlv.encode(TAG_OFFSET, offset.to_bytes(3, "big")),
+                ne=length,  # counts the DO'53' header: a few bytes less data
+                force_extended=extended,
+            )
+        response = self.send(command)
+        if response.sw1 == SW1_WRONG_LE:
+            # 6Cxx: the card tells the exact length it can give; ask again.
+            command = CommandApdu(
+                command.cla, command.ins, command.p1, command.p2, command.data, ne=response.sw2 or 256
+            )
+            response = self.send(command)
+        raise_for_status(response, "READ BINARY", allowed=(SW_OK, SW_END_OF_FILE))
+        if command.ins == INS_READ_BINARY_ODD:
+            return tlv.parse_single(response.data, TAG_DISCRETIONARY).value
+        return response.data
+
+    def read_file(self, fid: int) -> bytes:
+        """The whole content of EF `fid` (a TLV object: its header gives the size)."""
+        if self._sm is None:
+            raise SecureMessagingError("no secure messaging session: open() first")
+        retries = 0
+        while True:
+            try:
+                self.select_file(fid)
+                head = self._read_chunk(0, HEADER_PROBE)
+                break
+            except SecureMessagingError:
+                if retries >= 1:
+                    raise
+                retries += 1
+                self.reopen()
+
+        try:
+            _, value_offset, value_length = tlv.parse_header(head)
+        except MalformedDataError:
+            # A long-form length (82 xx xx plus a two-byte tag) may need more.
+            if len(head) < HEADER_PROBE:
+                raise
+            head += self._read_chunk(len(head), HEADER_PROBE)
+            _, value_offset, value_length = tlv.parse_header(head)
+        total = value_offset + value_length
+        if total > MAX_FILE_SIZE:
+            raise MalformedDataError(f"EF {fid:04X} claims {total} bytes")
+
+        data = bytearray(head[:total])
+        while len(data) < total:
+            offset = len(data)
+            size = self._read_size or MIN_READ_SIZE
+            try:
+                chunk = self._read_chunk(offset, min(size, total - offset))
+            except (SecureMessagingError, StatusWordError) as exc:
+                if not self._worth_smaller_retry(exc, retries):
+                    raise
+                retries += 1
+                self._read_size = max(MIN_READ_SIZE, size // 2)
+                if isinstance(exc, SecureMessagingError):
+                    self.reopen()
+                    self.select_file(fid)
+                continue
+            if not chunk:
+                raise MalformedDataError(f"EF {fid:04X}: the card returned no data before the end of file")
+            data += chunk
+        return bytes(data[:total])
+
+    def _worth_smaller_retry(self, exc: CardError, retries: int) -> bool:
+        if retries >= MAX_READ_RETRIES:
+            return False
+        if isinstance(exc, SecureMessagingError):
+            # Worth a new session even at the smallest size: the failure may
+            # have been a one-off (a frame garbled in the field).
+            return True
+        can_shrink = (self._read_size or 0) > MIN_READ_SIZE
+        return can_shrink and isinstance(exc, StatusWordError) and exc.sw in _SIZE_TROUBLE_SWS
+
+    def read_optional_file(self, fid: int) -> bytes | None:
+        """Like read_file, but None when the chip has no such file (6A82)."""
+        try:
+            return self.read_file(fid)
+        except FileNotFoundOnCard:
+            return None

@@ -1,0 +1,230 @@
+"""The hub's tables (SQLAlchemy 2 declarative models).
+
+The schema is created and changed only by the Alembic migrations in
+`server/migrations`; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from server.db import UtcDateTime
+
+# Stable constraint names, so migrations can refer to them on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# -- who may talk to the hub ---------------------------------------------------
+
+
+class AdminToken(Base):
+    """A bearer token for the admin endpoints.
+
+    Only the SHA-256 of the token is kept: tokens are 256-bit random strings,
+    so a fast hash is as strong as a slow one here and keeps every admin
+    request cheap (a password hash such as Argon2 only helps for guessable,
+    human-chosen secrets).
+    """
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Kiosk(Base):
+    """A kiosk's credential and its last reported state.
+
+    The HMAC secret must be known to the hub to verify signatures, so it
+    cannot be hashed: it is encrypted with the server-side key from the
+    settings (AES-256-GCM, `server.security.SecretBox`).
+    """
+
+    __tablename__ = "kiosks"
+
+    kiosk_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    devices: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    outbox_depth: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RequestNonce(Base):
+    """Nonces seen within the signature window: a second use is a replay.
+
+    Kept in the database rather than in memory so several hub worker
+    processes share them; rows older than twice the window are pruned.
+    """
+
+    __tablename__ = "request_nonces"
+
+    kiosk_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[int] = mapped_column(Integer, index=True)  # unix seconds
+
+
+class RateWindow(Base):
+    """Requests per kiosk per minute (fixed windows), shared by all workers."""
+
+    __tablename__ = "rate_windows"
+
+    kiosk_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # unix seconds
+    count: Mapped[int] = mapped_column(Integer)
+
+
+# -- reference data ------------------------------------------------------------
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    room: Mapped[str] = mapped_column(String(50))
+    floor: Mapped[str] = mapped_column(String(50))
+    queue_prefix: Mapped[str] = mapped_column(String(3), unique=True)
+    daily_capacity: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[time] = mapped_column(Time)
+    closes_at: Mapped[time] = mapped_column(Time)
+    # Average consultation length, for the waiting-time estimate.
+    minutes_per_patient: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    services: Mapped[list[Service]] = relationship(back_populates="department")
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)  # MA_DICH_VU
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), index=True)
+    name_vi: Mapped[str] = mapped_column(String(300))  # TEN_DICH_VU
+    name_en: Mapped[str] = mapped_column(String(300))
+    price: Mapped[int] = mapped_column(Integer)  # VND, fee-paying
+    insured_price: Mapped[int] = mapped_column(Integer)  # VND, BHYT price
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship(back_populates="services")
+
+
+# -- the queue -------------------------------------------------------------------
+
+
+class QueueCounter(Base):
+    """The last number handed out per department per day.
+
+    Incremented with INSERT ... ON CONFLICT DO UPDATE ... RETURNING in the
+    same transaction as the registration that uses the number: if the
+    registration fails, the increment rolls back with it and the numbers stay
+    gapless.
+    """
+
+    __tablename__ = "queue_counters"
+
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    service_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class Patient(Base):
+    """A person as last described by a check-in (looked up by CCCD number)."""
+
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # MA_BN derives from it
+    id_number: Mapped[str] = mapped_column(String(12), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
+    sex: Mapped[int] = mapped_column(Integer)  # GIOI_TINH 1/2/3
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    insurance_card_code: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Registration(Base):
+    """One check-in, with the receipt the hub gave for it.
+
+    The receipt fields are stored, not recomputed, so the same key always
+    answers the same receipt.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # Hub-issued numbers are unique per department and day. Offline
+        # (printed) numbers leave queue_number NULL, and NULLs never collide.
+        UniqueConstraint("department_code", "service_day", "queue_number", name="uq_registrations_queue_slot"),
+        Index("ix_registrations_day_department", "service_day", "department_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # the kiosk's idempotency key
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.kiosk_id"))  # the kiosk that delivered it
+    origin_kiosk_id: Mapped[str] = mapped_column(String(40))  # the kiosk that created it
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    service_code: Mapped[str] = mapped_column(ForeignKey("services.code"))
+    visit_type: Mapped[str] = mapped_column(String(20))
+    identity_source: Mapped[str] = mapped_column(String(20))
+    verification: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)  # NGAY_VAO
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    service_day: Mapped[date] = mapped_column(Date)
+    queue_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    printed_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    display_number: Mapped[str] = mapped_column(String(40))
+    episode_key: Mapped[str] = mapped_column(String(100), unique=True)  # MA_LK
+    room: Mapped[str] = mapped_column(String(50))
+    estimated_wait_minutes: Mapped[int] = mapped_column(Integer)
+    amount_due: Mapped[int] = mapped_column(Integer)
+    visit_category: Mapped[str | None] = mapped_column(String(10), nullable=True)  # MA_DOITUONG_KCB
+    visit_kind: Mapped[str] = mapped_column(String(5))  # MA_LOAI_KCB
+    paper_number: Mapped[str | None] = mapped_column(String(100), nullable=True)  # GIAY_CHUYEN_TUYEN
+    insurance_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    insurance_result_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    card_code: Mapped[str | None] = mapped_column(String(15), nullable=True)  # MA_THE_BHYT
+    registered_facility: Mapped[str | None] = mapped_column(String(10), nullable=True)  # MA_DKBD
+    card_valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    card_valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Set when staff should look at the visit: a printed number that collides
+    # with another, or a patient holding a printed number instead of the hub's.
+    attention: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    patient: Mapped[Patient] = relationship()
+    department: Mapped[Department] = relationship()
+    service: Mapped[Service] = relationship()

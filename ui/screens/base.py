@@ -1,0 +1,137 @@
+"""What every screen has: a title, a scrolling body, a footer of actions.
+
+A screen shows one `FlowState` (`render`) and forgets it (`clear`). It asks
+for changes only through `CheckInOperations`; it never changes the state
+itself, so what the patient sees is always what the flow says.
+
+Privacy: every widget that shows patient data is made with `data_label`
+(or is rebuilt in `show_state`), so `clear` can wipe all of it. The window
+clears every screen that is not on display, so personal data lives in at
+most one screen at a time, and in none once the flow is back at IDLE.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QScroller,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.flow import FlowState, Step
+from ui.i18n import LanguageSwitch
+from ui.operations import CheckInOperations
+from ui.theme import Metrics
+from ui.widgets import button, label
+
+
+class Screen(QWidget):
+    step: ClassVar[Step]
+
+    def __init__(self, desk: CheckInOperations, language: LanguageSwitch, metrics: Metrics, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.desk = desk
+        self.language = language
+        self.metrics = metrics
+        self.state: FlowState | None = None
+        self._data_labels: list[QLabel] = []
+        self.setProperty("role", "screen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+
+        root = QVBoxLayout(self)
+        root.setContentsMargins(40, 16, 40, 16)
+        root.setSpacing(12)
+        self.title = label("title")
+        root.addWidget(self.title)
+
+        # The body scrolls when large text makes it taller than the screen;
+        # the footer with the main actions stays put.
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A finger drag scrolls (touch screens send touch events, not wheel).
+        QScroller.grabGesture(self.scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(0, 0, 0, 0)
+        self.body_layout.setSpacing(16)
+        self.scroll.setWidget(self.body)
+        root.addWidget(self.scroll, 1)
+
+        self.footer = QHBoxLayout()
+        self.footer.setSpacing(24)
+        root.addLayout(self.footer)
+
+        self.build()
+        self.retranslate()
+
+    # -- for subclasses ----------------------------------------------------------------
+
+    def build(self) -> None:
+        """Create the widgets."""
+
+    def retranslate(self) -> None:
+        """Set every fixed text; called at start and on each language change."""
+
+    def show_state(self, state: FlowState) -> None:
+        """Fill the widgets from `state`."""
+
+    def wipe(self) -> None:
+        """Drop anything `clear` does not reach by itself (rebuilt widgets)."""
+
+    def data_label(self, role: str = "", *, wrap: bool = True, align: Qt.AlignmentFlag | None = None) -> QLabel:
+        """A label that may show patient data: `clear` empties it."""
+        lab = label(role, wrap=wrap, align=align)
+        self._data_labels.append(lab)
+        return lab
+
+    def action(self, role: str, slot) -> QPushButton:  # noqa: ANN001 - any callable
+        b = button(role)
+        b.clicked.connect(slot)
+        return b
+
+    def tr_data(self, vietnamese: str, english: str) -> str:
+        return self.language.pick(vietnamese, english)
+
+    @staticmethod
+    def format_date(value: date | None) -> str:
+        # dd/mm/yyyy: how dates are written in Vietnam, also on the card.
+        return value.strftime("%d/%m/%Y") if value else "—"
+
+    # -- for the window ------------------------------------------------------------------
+
+    def render(self, state: FlowState) -> None:
+        self.state = state
+        self.show_state(state)
+
+    def clear(self) -> None:
+        self.state = None
+        for lab in self._data_labels:
+            lab.clear()  # text and pixmap
+        self.wipe()
+
+    def set_metrics(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+        self.metrics_changed()
+        if self.state is not None:
+            self.show_state(self.state)
+
+    def metrics_changed(self) -> None:
+        """Sizes that the style sheet cannot set (pictures) follow here."""
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+            if self.state is not None:
+                self.show_state(self.state)
+        super().changeEvent(event)
