@@ -50,7 +50,7 @@ from kiosk.errors import (
     StorageError,
 )
 from kiosk.flow import CheckInFlow, ErrorInfo, FlowError, Step
-from kiosk.insurance import unavailable_check
+from kiosk.insurance import unreachable
 from kiosk.ports import (
     CanKey,
     CardReader,
@@ -291,7 +291,7 @@ class CheckInDesk:
             check = self._hub.check_insurance(identity.citizen, identity.insurance_card_code)
         except (HubUnavailable, HubRejected) as exc:
             log.warning("insurance not checked: %s", exc.code)
-            check = unavailable_check()
+            check = unreachable()
         self.flow.insurance_checked(check)
 
     def continue_from_insurance(self) -> None:

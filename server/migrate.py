@@ -36,3 +36,8 @@ def current_revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     return MigrationContext.configure(connection).get_current_revision()
+
+
+def downgrade(database_url: str | None = None, *, connection: Connection | None = None, revision: str = "-1") -> None:
+    """Step the schema back (`revision="base"` removes every hub table)."""
+    command.downgrade(alembic_config(database_url, connection), revision)

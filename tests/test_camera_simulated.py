@@ -215,3 +215,34 @@ def test_scenes_change_safely_while_frames_are_read(camera: SimulatedCamera, dec
     # The scene left behind is one of the last three shown, whole.
     next_frame(camera)
     assert decoder.decode(next_frame(camera))[0] in payloads
+
+
+def test_text_too_long_for_a_qr_code_is_refused(camera: SimulatedCamera) -> None:
+    with pytest.raises(ValueError, match="does not fit"):
+        camera.show_payload("x" * 3000)
+
+
+def test_a_scene_asked_for_later_wins_over_a_slower_earlier_render(
+    camera: SimulatedCamera, decoder: ZxingQrDecoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The card is lifted (show_nothing) while its picture is still being
+    # rendered: the finished render must not put the card back.
+    rendering = threading.Event()
+    lifted = threading.Event()
+    render = camera._render_card
+
+    def slow_render(text: str, caption: str | None) -> np.ndarray:
+        scene = render(text, caption)
+        rendering.set()
+        assert lifted.wait(WAIT)
+        return scene
+
+    monkeypatch.setattr(camera, "_render_card", slow_render)
+    shower = threading.Thread(target=camera.show_payload, args=("VNKIOSK:APPT:LATE",))
+    shower.start()
+    assert rendering.wait(WAIT)
+    camera.show_nothing()
+    lifted.set()
+    shower.join(WAIT)
+    next_frame(camera)
+    assert decoder.decode(next_frame(camera)) == []

@@ -13,18 +13,16 @@ documented in kiosk/qr.py.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # when run as a script
+from drivers.camera.scanner import decode_image_file
+from kiosk.domain import Sex
+from kiosk.qr import BhytQr, CccdQr, HubCode, HubCodeKind, VietQr, build_vietqr, parse_qr
 
-from drivers.camera.scanner import decode_image_file  # noqa: E402
-from kiosk.domain import Sex  # noqa: E402
-from kiosk.qr import BhytQr, CccdQr, HubCode, HubCodeKind, VietQr, build_vietqr, parse_qr  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ASSETS = ROOT / "assets" / "qr"
 CITIZENS = ROOT / "assets" / "citizens"

@@ -7,6 +7,7 @@ Also holds `RecordingDesk`, the test double for `ui.operations.CheckInOperations
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -177,8 +178,35 @@ CARD_REMOVED = ErrorInfo(
 )
 
 
+STATE_NAMES = (
+    "idle",
+    "identify",
+    "identify-show_qr",
+    "identify-after_qr",
+    "identify-busy",
+    "identity_check",
+    "identity_check-qr_only",
+    "insurance-busy",
+    "insurance",
+    "insurance-expired",
+    "visit_type",
+    "department",
+    "department-services",
+    "confirm",
+    "printing",
+    "printing-ticket",
+    "done",
+    "done-print_error",
+    "error",
+)
+
+
+@functools.cache
 def representative_states() -> dict[str, FlowState]:
-    """One state per step (and a few variants), as the desk would produce them."""
+    """One state per step (and a few variants), as the desk would produce them.
+
+    Needs a QApplication (the photo and the ticket preview are drawn with Qt).
+    """
     s = full_session()
     done = replace(s, ticket=ticket(), ticket_preview_png=ticket_png())
     return {

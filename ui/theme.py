@@ -129,6 +129,11 @@ class Metrics:
     button_pt: int
     number_pt: int  # the queue number
     spacing_px: int
+    # The top bar keeps its size in large-text mode: it holds the switches
+    # and the hospital name, and growing it would only push the content off
+    # the screen.
+    chrome_pt: int = 22
+    chrome_touch_px: int = TOUCH_TARGET_FLOOR_PX
 
     @property
     def photo_size(self) -> tuple[int, int]:
@@ -150,6 +155,8 @@ def metrics_for(logical_dpi: float, large_text: bool = False) -> Metrics:
         button_pt=round(24 * s),
         number_pt=round(100 * s),
         spacing_px=max(16, touch // 5),
+        chrome_pt=22,
+        chrome_touch_px=touch,
     )
 
 
@@ -158,6 +165,8 @@ def stylesheet(m: Metrics, p: Palette = PALETTE) -> str:
     font = ", ".join(FONT_FAMILIES)
     pad_v = max(8, m.touch_px // 8)
     pad_h = max(20, m.touch_px // 3)
+    pad_v_chrome = max(8, m.chrome_touch_px // 8)
+    pad_h_chrome = max(20, m.chrome_touch_px // 3)
     return f"""
 * {{
     font-family: {font};
@@ -217,17 +226,19 @@ QLabel[role="tileTitle"] {{ font-size: {m.button_pt}pt; font-weight: bold; }}
 QLabel[role="tileDetail"] {{ font-size: {m.body_pt}pt; font-weight: normal; }}
 
 QWidget[role="topBar"] {{ background: {p.top_bar}; }}
-QWidget[role="topBar"] QLabel {{ color: {p.on_top_bar}; }}
+QWidget[role="topBar"] QLabel {{ color: {p.on_top_bar}; font-size: {m.chrome_pt}pt; }}
 QWidget[role="topBar"] QLabel[role="hospital"] {{ font-weight: bold; }}
 QWidget[role="topBar"] QPushButton {{
     background: {p.top_bar}; color: {p.on_top_bar}; border-color: {p.on_top_bar};
+    font-size: {m.chrome_pt}pt; min-height: {m.chrome_touch_px - 2 * pad_v_chrome - 6}px;
+    min-width: {m.chrome_touch_px}px; padding: {pad_v_chrome}px {pad_h_chrome}px;
 }}
 QWidget[role="topBar"] QPushButton:pressed, QWidget[role="topBar"] QPushButton:checked {{
     background: {p.on_top_bar}; color: {p.top_bar};
 }}
 QLabel[role="online"] {{ color: {p.online_text}; }}
 QWidget[role="topBar"] QLabel[role="offline"] {{
-    color: {p.offline_text}; background: {p.offline_bg}; border-radius: 10px; padding: 4px 14px;
+    color: {p.offline_text}; background: {p.offline_bg}; border-radius: 10px;
 }}
 
 QWidget[role="countdown"] {{ background: {p.warning_bg}; border-top: 3px solid {p.warning_text}; }}

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QFrame,
@@ -112,6 +112,74 @@ class TileButton(QPushButton):
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
         hint = self.layout().totalMinimumSize()
         return QSize(max(hint.width(), self.minimumWidth()), max(hint.height(), self.minimumHeight()))
+
+
+class FitLabel(QWidget):
+    """One line of text as large as `point_size`, shrunk only to fit the width.
+
+    For the queue number: it must be as big as possible, and never clipped,
+    whether it is "A-012" or an offline "K01-A-003". A QLabel cannot do that
+    (its font is fixed by the style sheet), so this widget draws the text.
+    """
+
+    MARGIN = 4
+
+    def __init__(
+        self,
+        point_size: int = 100,
+        align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._text = ""
+        self._point_size = point_size
+        self._align = align
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel-like
+        self._text = text
+        self.setAccessibleName(text)
+        self.updateGeometry()
+        self.update()
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def set_point_size(self, point_size: int) -> None:
+        self._point_size = point_size
+        self.updateGeometry()
+        self.update()
+
+    def _font(self, point_size: float) -> QFont:
+        font = QFont(self.font())  # the family the style sheet chose
+        font.setPointSizeF(point_size)
+        font.setBold(True)
+        return font
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        metrics = QFontMetricsF(self._font(self._point_size))
+        width = metrics.horizontalAdvance(self._text) if self._text else 0
+        return QSize(int(width) + 2 * self.MARGIN, int(metrics.height()))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(self.MARGIN * 2, self.sizeHint().height())
+
+    def paintEvent(self, _event) -> None:  # noqa: ANN001, N802 - Qt override
+        if not self._text:
+            return
+        available = self.width() - 2 * self.MARGIN
+        advance = QFontMetricsF(self._font(self._point_size)).horizontalAdvance(self._text)
+        scale = min(1.0, available / advance) if advance > 0 else 1.0
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        p.setFont(self._font(self._point_size * scale))
+        p.setPen(QColor(PALETTE.text))
+        rect = self.rect().adjusted(self.MARGIN, 0, -self.MARGIN, 0)
+        p.drawText(rect, int(self._align | Qt.AlignmentFlag.AlignVCenter), self._text)
+        p.end()
 
 
 class TonePanel(QFrame):

@@ -122,6 +122,9 @@ class TopBar(QWidget):
         self.hospital.setText(hospital_name)
         self.hospital.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.status = label("online", wrap=False)
+        # Margins rather than style-sheet padding: QLabel's size hint
+        # ignores padding set by a sheet after a re-polish.
+        self.status.setContentsMargins(14, 6, 14, 6)
         self.status.hide()  # until the outbox reports
         self.large_text = button("")
         self.large_text.setObjectName("large-text")

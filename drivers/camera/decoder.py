@@ -66,7 +66,13 @@ def _unique(payloads: Sequence[str]) -> list[str]:
 
 
 class ZxingQrDecoder:
-    """QR codes only, through zxing-cpp, searching every orientation."""
+    """QR codes only, through zxing-cpp, searching every orientation.
+
+    zxing-cpp's Python binding has no single "try harder" switch; its parts
+    are the `try_rotate`, `try_downscale` and `try_invert` options, all on
+    here, with the default local-average binariser that copes with uneven
+    kiosk lighting.
+    """
 
     def __init__(self, *, try_downscale: bool = True, try_invert: bool = True) -> None:
         import zxingcpp  # noqa: F401 -- fail at construction, not on the first frame

@@ -61,6 +61,8 @@ class SimulatedCamera:
         self._frames = 0
         self._background: np.ndarray | None = None
         self._noise: np.ndarray | None = None
+        self._tickets = 0  # show_* requests, numbered in call order
+        self._shown_ticket = 0  # the request the current scene answers
         if self._source is None:
             self.show_nothing()
 
@@ -93,26 +95,31 @@ class SimulatedCamera:
 
     def show_payload(self, text: str, caption: str | None = None) -> None:
         """A card carrying a QR code of `text` (UTF-8, byte mode, as on CCCD
-        and BHYT cards), with `caption` printed on it, held up to the camera."""
-        scene = self._render_card(text, caption)
-        self._set_scene(scene)
+        and BHYT cards), with `caption` printed on it, held up to the camera.
+        Raises `ValueError` when the text does not fit in a QR code."""
+        ticket = self._take_ticket()
+        self._set_scene(self._render_card(text, caption), ticket)
 
     def show_nothing(self) -> None:
-        self._set_scene(self._empty_scene())
+        ticket = self._take_ticket()
+        self._set_scene(self._empty_scene(), ticket)
 
     def show_frame(self, frame: Frame) -> None:
         """Any picture (h, w, 3) RGB uint8, shown as it is."""
         array = np.array(frame, dtype=np.uint8, copy=True)
         if array.ndim != 3 or array.shape[2] != 3:
             raise ValueError(f"an RGB frame (h, w, 3) is needed, got {array.shape}")
-        self._set_scene(array)
+        self._set_scene(array, self._take_ticket())
 
     def show_source(self) -> None:
         """Back to the images or video given at construction."""
         if self._source is None:
             raise RuntimeError("this simulated camera was created without a source")
+        ticket = self._take_ticket()
         with self._lock:
-            self._scene = None
+            if ticket > self._shown_ticket:
+                self._shown_ticket = ticket
+                self._scene = None
 
     @property
     def frames_delivered(self) -> int:
@@ -128,10 +135,20 @@ class SimulatedCamera:
 
     # -- frame thread ----------------------------------------------------------
 
-    def _set_scene(self, scene: np.ndarray) -> None:
+    def _take_ticket(self) -> int:
+        with self._lock:
+            self._tickets += 1
+            return self._tickets
+
+    def _set_scene(self, scene: np.ndarray, ticket: int) -> None:
+        # Rendering a card takes a moment; a show_nothing() that arrived
+        # meanwhile (the card was lifted) must not be undone when the render
+        # finishes. Scenes apply in the order they were asked for.
         scene.setflags(write=False)  # shared by every frame delivered from it
         with self._lock:
-            self._scene = scene
+            if ticket > self._shown_ticket:
+                self._shown_ticket = ticket
+                self._scene = scene
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -222,11 +239,18 @@ def _qr_image(text: str) -> Any:
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
+    from qrcode.exceptions import DataOverflowError
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=1, border=4)
     # Bytes, so the library writes byte mode without guessing a charset:
     # Vietnamese cards carry UTF-8 without an ECI, and so do we.
     code.add_data(text.encode("utf-8"))
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    # qrcode 8 reports too much data as "Invalid version (was 41 ...)", a
+    # plain ValueError, rather than its own DataOverflowError.
+    except (DataOverflowError, ValueError):
+        raise ValueError("the text does not fit in a QR code") from None
     return code.make_image(fill_color="black", back_color="white").get_image().convert("L")
 
 

@@ -390,6 +390,13 @@ class EscposTicketPrinter:
 
                 device = Serial(c.device, baudrate=c.baudrate, timeout=c.timeout, dsrdtr=c.dsrdtr, profile=self.profile)
             device.open()
+            if isinstance(c, SerialConnection):
+                # python-escpos reads status with read(16), which on a serial
+                # port waits the whole timeout for 16 bytes that never come
+                # (the answer is one byte). Returning once the line has been
+                # quiet for 50 ms after the answer makes a status poll take
+                # milliseconds instead of `timeout` seconds per query.
+                device.device.inter_byte_timeout = 0.05
         except DeviceNotFoundError as exc:
             raise PrinterOffline(f"cannot open {self._describe()}: {_one_line(exc)}") from exc
         self._device = device

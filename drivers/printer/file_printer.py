@@ -191,6 +191,9 @@ def ticket_pdf(image: Image.Image, dpi: int) -> bytes:
     if not painter.begin(writer):
         raise PrinterError("could not start the PDF writer")
     try:
+        # Qt stores large images in a PDF as JPEG unless told otherwise;
+        # JPEG smears the hard 1-bit edges this file exists to show.
+        painter.setRenderHint(QPainter.RenderHint.LosslessImageRendering, True)
         # At resolution == dpi one device unit is one printer dot.
         painter.drawImage(QRectF(0, 0, image.width, image.height), picture)
     finally:

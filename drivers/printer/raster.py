@@ -34,10 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import qrcode
 import qrcode.constants
 from PIL import Image
-from PySide6.QtCore import QByteArray, QCoreApplication, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QByteArray, QCoreApplication, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -378,16 +379,14 @@ class TicketRasterizer:
         if block.caption:
             caption = self._measure_text(TextBlock(block.caption, TextSize.SMALL, align=Align.CENTER))
 
+        # The symbol is built dot for dot (each module a whole square of
+        # dots) and copied in unscaled, so every module edge lands exactly on
+        # a dot boundary and the threshold has no grey to decide about.
+        dots = np.kron(np.where(np.array(matrix, dtype=bool), 0, 255).astype(np.uint8), np.ones((module, module), np.uint8))
+        symbol = QImage(dots.tobytes(), side, side, side, QImage.Format.Format_Grayscale8).copy()
+
         def paint(painter: QPainter, top: int) -> None:
-            painter.save()
-            # Modules are whole-dot rectangles; no anti-aliasing so each edge
-            # lands exactly on a dot boundary.
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            for r, row in enumerate(matrix):
-                for c, dark in enumerate(row):
-                    if dark:
-                        painter.fillRect(left + c * module, top + quiet + r * module, module, module, Qt.GlobalColor.black)
-            painter.restore()
+            painter.drawImage(QPoint(left, top + quiet), symbol)
             if caption is not None:
                 caption.paint(painter, top + quiet + side + self.dots(1.0))
 

@@ -31,7 +31,7 @@ from kiosk.flow import FlowState, Step
 from ui.i18n import LanguageSwitch
 from ui.operations import CheckInOperations
 from ui.theme import Metrics
-from ui.widgets import button, label
+from ui.widgets import FitLabel, button, label
 
 
 class Screen(QWidget):
@@ -43,7 +43,7 @@ class Screen(QWidget):
         self.language = language
         self.metrics = metrics
         self.state: FlowState | None = None
-        self._data_labels: list[QLabel] = []
+        self._data_labels: list[QLabel | FitLabel] = []
         self.setProperty("role", "screen")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
 
@@ -94,6 +94,11 @@ class Screen(QWidget):
         lab = label(role, wrap=wrap, align=align)
         self._data_labels.append(lab)
         return lab
+
+    def data_widget(self, widget):  # noqa: ANN001, ANN201 - anything with clear()
+        """Register another widget that shows patient data (it must have `clear`)."""
+        self._data_labels.append(widget)
+        return widget
 
     def action(self, role: str, slot) -> QPushButton:  # noqa: ANN001 - any callable
         b = button(role)

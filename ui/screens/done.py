@@ -15,7 +15,7 @@ from kiosk.flow import FlowState, Step
 from kiosk.ticket import format_vnd
 from ui.i18n import translate
 from ui.screens.base import Screen
-from ui.widgets import TonePanel, button, image_from_bytes, label
+from ui.widgets import FitLabel, TonePanel, button, image_from_bytes, label
 
 REPRINT_IDLE, REPRINT_RUNNING, REPRINT_DONE, REPRINT_FAILED = "idle", "running", "done", "failed"
 
@@ -30,7 +30,7 @@ class DoneScreen(Screen):
         row.setSpacing(32)
         left = QVBoxLayout()
         left.setSpacing(8)
-        self.number = self.data_label("number", wrap=False)
+        self.number = self.data_widget(FitLabel(self.metrics.number_pt))
         self.number.setObjectName("queue-number")
         self.where = self.data_label("strong")
         self.department = self.data_label("lead")
@@ -72,6 +72,7 @@ class DoneScreen(Screen):
         self.metrics_changed()
 
     def metrics_changed(self) -> None:
+        self.number.set_point_size(self.metrics.number_pt)
         self.print_problem.setFixedWidth(int(6.2 * self.metrics.touch_px))
 
     def retranslate(self) -> None:

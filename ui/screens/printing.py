@@ -15,7 +15,7 @@ from kiosk.flow import FlowState, Step
 from ui.i18n import translate
 from ui.screens.base import Screen
 from ui.screens.words import progress_text
-from ui.widgets import BusyIndicator, image_from_bytes, label
+from ui.widgets import BusyIndicator, FitLabel, image_from_bytes, label
 
 
 class PrintingScreen(Screen):
@@ -33,7 +33,7 @@ class PrintingScreen(Screen):
         left.addWidget(self.progress)
         self.number_caption = label("lead", align=Qt.AlignmentFlag.AlignCenter)
         left.addWidget(self.number_caption)
-        self.number = self.data_label("number", wrap=False, align=Qt.AlignmentFlag.AlignCenter)
+        self.number = self.data_widget(FitLabel(self.metrics.number_pt, Qt.AlignmentFlag.AlignHCenter))
         left.addWidget(self.number)
         left.addStretch(1)
         row.addLayout(left, 1)
@@ -44,6 +44,7 @@ class PrintingScreen(Screen):
 
     def metrics_changed(self) -> None:
         self.busy.set_diameter(int(1.4 * self.metrics.touch_px))
+        self.number.set_point_size(self.metrics.number_pt)
 
     def retranslate(self) -> None:
         self.number_caption.setText(translate("PrintingScreen", "Số thứ tự của bạn"))

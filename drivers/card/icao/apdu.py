@@ -119,6 +119,8 @@ class CommandApdu:
         """ISO/IEC 7816-4 §5.1: Lc and Le in short or extended form."""
         out = bytearray(self.header)
         nc = len(self.data)
+        if not nc and self.ne is None:
+            return bytes(out)  # case 1: no body, short or extended alike
         if not self.extended:
             if nc:
                 out.append(nc)

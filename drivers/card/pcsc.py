@@ -1,0 +1,244 @@
+"""PcscCardReader: kiosk.ports.CardReader on a PC/SC reader, through pyscard.
+
+The backend only moves bytes (pyscard's CardConnection.doTransmit idea);
+ICAO 9303 lives above the transport. pyscard is imported lazily, so the
+kiosk starts, and `is_usable()` explains why, on a machine without pyscard
+or without a running pcscd (python-escpos `is_usable()` idea).
+
+Errors: pyscard's NoCardException / CardConnectionException become
+kiosk.errors.NoCardError when connecting and CardRemovedError during an
+exchange (a card lifted mid-read, a reset by another process, a reader
+unplugged: to the patient all mean "place the card again").
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.errors import CardError, CardRemovedError, NoCardError
+
+# ISO/IEC 7816-4 §5.3.4: with T=0 a card announces response data with 61xx
+# and hands it over on GET RESPONSE. Contactless readers (T=CL, reported as
+# T=1) never do, but a contact reader or a T=0 card emulator may.
+_SW1_MORE_DATA = 0x61
+_MAX_GET_RESPONSE = 64  # bound the loop against a card that never stops
+
+
+@dataclass(frozen=True)
+class Usability:
+    """Whether PC/SC can be used here, and why not. Truthy when usable."""
+
+    usable: bool
+    reason: str
+
+    def __bool__(self) -> bool:
+        return self.usable
+
+
+def _scard() -> Any:
+    import smartcard.scard as scard  # lazy: optional hardware library
+
+    return scard
+
+
+class _Context:
+    """A PC/SC context for one operation (cheap, and survives pcscd restarts)."""
+
+    def __init__(self) -> None:
+        self.scard = _scard()
+        hresult, self.handle = self.scard.SCardEstablishContext(self.scard.SCARD_SCOPE_USER)
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            raise CardError(f"PC/SC service unavailable: {self.scard.SCardGetErrorMessage(hresult)}")
+
+    def __enter__(self) -> _Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.scard.SCardReleaseContext(self.handle)
+
+    def readers(self) -> list[str]:
+        hresult, names = self.scard.SCardListReaders(self.handle, [])
+        if hresult == self.scard.SCARD_E_NO_READERS_AVAILABLE:
+            return []
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            raise CardError(f"PC/SC cannot list readers: {self.scard.SCardGetErrorMessage(hresult)}")
+        return list(names)
+
+    def state(self, reader: str, known: int, timeout_ms: int) -> int | None:
+        """The reader's event state after waiting up to timeout_ms for a
+        change from `known`; None on timeout."""
+        hresult, states = self.scard.SCardGetStatusChange(self.handle, timeout_ms, [(reader, known)])
+        if hresult == self.scard.SCARD_E_TIMEOUT:
+            return None
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            raise CardError(f"PC/SC status query failed: {self.scard.SCardGetErrorMessage(hresult)}")
+        return int(states[0][1])
+
+
+class _PcscTransport:
+    """kiosk.ports.CardTransport over a pyscard connection."""
+
+    def __init__(self, connection: Any, lock: threading.Lock) -> None:
+        self._connection = connection
+        self._lock = lock
+
+    def transmit(self, apdu: bytes) -> bytes:
+        from smartcard.Exceptions import CardConnectionException, NoCardException
+
+        with self._lock:
+            if self._connection is None:
+                raise CardRemovedError("the PC/SC connection is closed")
+            try:
+                data, sw1, sw2 = self._connection.transmit(list(apdu))
+                response = bytes(data)
+                for _ in range(_MAX_GET_RESPONSE):
+                    if sw1 != _SW1_MORE_DATA:
+                        break
+                    data, sw1, sw2 = self._connection.transmit([0x00, 0xC0, 0x00, 0x00, sw2])
+                    response += bytes(data)
+            except (NoCardException, CardConnectionException) as exc:
+                raise CardRemovedError(f"PC/SC exchange failed: {type(exc).__name__}") from None
+            return response + bytes([sw1, sw2])
+
+    def close(self) -> None:
+        with self._lock:
+            connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.disconnect()
+                connection.release()
+            except Exception:  # the card or pcscd may already be gone
+                pass
+
+
+class PcscCardReader:
+    """The first PC/SC reader whose name contains `reader_name_substring`
+    (case-insensitive; empty matches any reader)."""
+
+    def __init__(self, reader_name_substring: str = "") -> None:
+        self.reader_name_substring = reader_name_substring
+        self.name = reader_name_substring or "PC/SC reader"
+        self._lock = threading.Lock()
+        self._transport: _PcscTransport | None = None
+
+    def __repr__(self) -> str:
+        return f"PcscCardReader({self.reader_name_substring!r})"
+
+    # -- availability ---------------------------------------------------------------
+
+    @staticmethod
+    def is_usable() -> Usability:
+        """Whether pyscard is installed and pcscd answers."""
+        try:
+            _scard()
+        except ImportError as exc:
+            return Usability(False, f"pyscard is not installed ({exc.name or exc})")
+        try:
+            with _Context():
+                pass
+        except CardError as exc:
+            return Usability(False, f"pcscd is not running or not reachable ({exc})")
+        return Usability(True, "pyscard and pcscd are available")
+
+    @staticmethod
+    def list_readers() -> list[str]:
+        """Names of the connected PC/SC readers; CardError if PC/SC is unavailable."""
+        with _Context() as ctx:
+            return ctx.readers()
+
+    def reader_name(self) -> str | None:
+        """The full name of the matching reader, or None when none is connected."""
+        wanted = self.reader_name_substring.casefold()
+        for name in self.list_readers():
+            if wanted in name.casefold():
+                return name
+        return None
+
+    def _require_reader(self) -> str:
+        name = self.reader_name()
+        if name is None:
+            raise CardError(f"no PC/SC reader matching {self.reader_name_substring!r}")
+        self.name = name
+        return name
+
+    # -- presence ----------------------------------------------------------------------
+
+    def card_present(self) -> bool:
+        try:
+            with _Context() as ctx:
+                name = self._require_reader()
+                state = ctx.state(name, ctx.scard.SCARD_STATE_UNAWARE, 0)
+                return state is not None and _present(ctx.scard, state)
+        except (CardError, ImportError):
+            return False
+
+    def wait_for_card(self, timeout: float) -> bool:
+        """Block until a card is on the reader (True) or `timeout` s pass (False).
+
+        Uses SCardGetStatusChange, so it wakes on pcscd's event, not on a poll.
+        """
+        return self._wait(True, timeout)
+
+    def wait_for_removal(self, timeout: float) -> bool:
+        return self._wait(False, timeout)
+
+    def _wait(self, want_present: bool, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with _Context() as ctx:
+            name = self._require_reader()
+            known = ctx.scard.SCARD_STATE_UNAWARE
+            while True:
+                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                state = ctx.state(name, known, remaining_ms if known != ctx.scard.SCARD_STATE_UNAWARE else 0)
+                if state is not None:
+                    if _present(ctx.scard, state) == want_present:
+                        return True
+                    known = state & ~ctx.scard.SCARD_STATE_CHANGED
+                if time.monotonic() >= deadline:
+                    return False
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self) -> _PcscTransport:
+        """Connect to the card (T=0 or T=1); NoCardError when there is none."""
+        from smartcard.Exceptions import CardConnectionException, NoCardException
+        from smartcard.System import readers
+
+        name = self._require_reader()
+        reader = next((r for r in readers() if str(r) == name), None)
+        if reader is None:
+            raise NoCardError(f"PC/SC reader {name!r} disappeared")
+        self.disconnect()
+        connection = reader.createConnection()
+        try:
+            connection.connect()
+        except NoCardException:
+            _release_quietly(connection)
+            raise NoCardError("no card on the PC/SC reader") from None
+        except CardConnectionException as exc:
+            _release_quietly(connection)
+            raise NoCardError(f"the card did not answer ({type(exc).__name__})") from None
+        transport = _PcscTransport(connection, threading.Lock())
+        with self._lock:
+            self._transport = transport
+        return transport
+
+    def disconnect(self) -> None:
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+
+def _present(scard: Any, state: int) -> bool:
+    return bool(state & scard.SCARD_STATE_PRESENT) and not state & scard.SCARD_STATE_MUTE
+
+
+def _release_quietly(connection: Any) -> None:
+    try:
+        connection.release()
+    except Exception:
+        pass
