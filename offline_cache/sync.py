@@ -278,16 +278,21 @@ class SyncWorker:
             if self._express or self._force:
                 return 0.0
             pause_until = self._pause_until
+            pause_from_hub = self._pause_from_hub
             last_contact = self._last_contact
         now = self._clock.now()
         wait = self.poll_interval
-        if pause_until is not None and now < pause_until:
+        paused = pause_until is not None and now < pause_until
+        if paused:
+            assert pause_until is not None
             wait = min(wait, (pause_until - now).total_seconds())
         else:
             due = self._store.next_due()
             if due is not None:
                 wait = min(wait, (due - now).total_seconds())
-        if last_contact is not None:
+        # The next ping, unless the hub itself asked for quiet: that pause
+        # allows no ping, so waking for one would only spin.
+        if last_contact is not None and not (paused and pause_from_hub):
             wait = min(wait, self.ping_interval - (self._clock.monotonic() - last_contact))
         return max(_MIN_WAIT, wait)
 
@@ -387,7 +392,19 @@ class SyncWorker:
         return _Outcome()
 
     def _send(self, key: str) -> None:
-        """Send one claimed row and settle it: acked, rejected or released."""
+        """Send one claimed row and settle it: acked, rejected or released.
+
+        Whatever happens, the row does not stay in flight: a row left in
+        flight is never claimed again until the next start.
+        """
+        try:
+            self._send_claimed(key)
+        except Exception as exc:  # noqa: BLE001 - our own bug must not strand the row
+            log.exception("sync: internal error while sending registration %s", key)
+            self._release(key, f"internal error: {type(exc).__name__}", self._backoff(0))
+            self._resolve(key, _Outcome())
+
+    def _send_claimed(self, key: str) -> None:
         try:
             entry = self._store.entry(key)
             registration = self._store.get(key)
@@ -425,6 +442,14 @@ class SyncWorker:
             self._resolve(key, _Outcome())
         else:
             self._went_online()
+            if receipt.registration_key != key:
+                # A hub client bug; handing this receipt to the patient would
+                # print someone else's number.
+                log.error("sync: the hub answered registration %s with a receipt for another", key)
+                self._release(key, "receipt for another registration", self._backoff(entry.attempts))
+                self._resolve(key, _Outcome())
+                self._notify_if_changed()
+                return
             try:
                 self._store.acknowledge(key, receipt, sent_printed_number=entry.printed_number)
             except StorageError:

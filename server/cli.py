@@ -22,10 +22,13 @@ request path through unchanged, since kiosk signatures cover it.
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from kiosk.errors import ConfigError
 from server import provision
@@ -37,6 +40,36 @@ def _configure_logging() -> None:
     # urllib3 writes request lines, query strings included, at DEBUG; the
     # gateway's credentials travel in the query string (DOMAIN.md §2).
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+class RedactCredentials(logging.Filter):
+    """Blank credential values in access-log request lines.
+
+    The gateway API carries token, id_token and password in the query string
+    (DOMAIN.md §2); with the simulated gateway mounted in the hub those
+    requests pass through the hub's own access log.
+    """
+
+    _PATTERN = re.compile(r"([?&](?:token|id_token|password)=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._PATTERN.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def server_log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up plus the hub's: applied in every worker process."""
+    import uvicorn.config
+
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "server.cli.RedactCredentials"}}
+    config["handlers"]["access"]["filters"] = ["redact"]
+    config["formatters"]["plain"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["hub"] = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    config["root"] = {"handlers": ["hub"], "level": "INFO"}
+    config["loggers"]["urllib3"] = {"level": "WARNING"}
+    return config
 
 
 def _settings(args: argparse.Namespace) -> HubSettings:
@@ -105,11 +138,22 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             proxy_headers=True,
+            log_config=server_log_config(),
+            # A worker imports FastAPI, SQLAlchemy and cryptography before it
+            # answers the supervisor; on a busy or slow machine that can take
+            # longer than uvicorn's 5 s default, which then kills it as hung.
+            timeout_worker_healthcheck=30,
         )
         return 0
     from server.app import create_app
 
-    uvicorn.run(create_app(settings, loopback_url=loopback), host=args.host, port=args.port, proxy_headers=True)
+    uvicorn.run(
+        create_app(settings, loopback_url=loopback),
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        log_config=server_log_config(),
+    )
     return 0
 
 

@@ -49,7 +49,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def create_hub_engine(url: str) -> Engine:
-    """An engine tuned for the hub's many short write transactions."""
+    """An engine tuned for the hub's many short write transactions.
+
+    hide_parameters: SQLAlchemy puts statement parameters (names, ID numbers)
+    into exception messages, and exception messages reach logs.
+    """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -58,6 +62,7 @@ def create_hub_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
+            hide_parameters=True,
             # Connections come from a pool and are used by one thread at a
             # time; the sqlite3 module's same-thread check would refuse that.
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -67,7 +72,7 @@ def create_hub_engine(url: str) -> Engine:
         _make_sqlite_transactions_immediate(engine)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
 
 

@@ -130,7 +130,7 @@ def start_embedded_hub(
 
     provision.initialise(settings)
     kiosk_id, kiosk_secret = provision.kiosk_named(settings, EMBEDDED_KIOSK_NAME)
-    admin_token = provision.new_admin_token(settings, "embedded hub")
+    admin_token = provision.rotate_admin_token(settings, "embedded hub")
 
     # Bind first so the port is known before the app (which must know its own
     # URL to reach the mounted simulated gateway) is built.

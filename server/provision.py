@@ -76,6 +76,25 @@ def new_admin_token(settings: HubSettings, label: str) -> str:
         engine.dispose()
 
 
+def rotate_admin_token(settings: HubSettings, label: str) -> str:
+    """Revoke the tokens carrying `label` and issue a new one.
+
+    The embedded hub takes a fresh token at every start; revoking its old
+    ones keeps exactly one valid instead of one more per restart.
+    """
+    engine = create_hub_engine(settings.resolved_database_url())
+    try:
+        with session_factory(engine)() as session, session.begin():
+            now = _now()
+            for old in session.scalars(
+                select(AdminToken).where(AdminToken.label == label, AdminToken.revoked_at.is_(None))
+            ):
+                old.revoked_at = now
+            return issue_admin_token(session, label, now)
+    finally:
+        engine.dispose()
+
+
 def add_kiosk(settings: HubSettings, name: str) -> tuple[str, str]:
     """A new kiosk credential (kiosk_id, secret); the secret is shown once."""
     box = SecretBox(settings.load_secret_key())

@@ -587,3 +587,45 @@ def test_a_stopped_hub_is_unavailable(tmp_path: Path) -> None:
         client.register(registration(embedded.kiosk_id, someone(7000)))
     with pytest.raises(HubUnavailable):
         client.check_insurance(someone(7000), None)
+
+
+def test_a_time_without_offset_is_rejected(hub: EmbeddedHub) -> None:
+    naive = registration(hub.kiosk_id, someone(8000), at=datetime(2026, 9, 9, 8, 0))
+    with pytest.raises(HubRejected) as caught:
+        client_of(hub).register(naive)
+    assert caught.value.status == 422
+
+
+def test_logs_carry_no_names_id_numbers_or_card_codes(hub: EmbeddedHub, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG", logger="server")
+    caplog.set_level("DEBUG", logger="drivers")
+    client = client_of(hub)
+    an, data = sample(1)
+    check = client.check_insurance(an, data["bhyt_card_code"])
+    receipt = client.register(registration(hub.kiosk_id, an, insurance_check=check), printed_number="K9-A-001")
+    client.register(registration(hub.kiosk_id, an, key=receipt.registration_key))
+    with pytest.raises(HubRejected):  # an error path too
+        client.register(registration(hub.kiosk_id, an, department="NHI", key=receipt.registration_key))
+    assert caplog.records  # the hub did log what happened
+    for secret in (an.full_name, an.id_number, data["bhyt_card_code"], "NGUYỄN", an.place_of_residence):
+        assert secret not in caplog.text
+
+
+def test_restarting_the_embedded_hub_keeps_its_data_and_kiosk(tmp_path: Path) -> None:
+    day = datetime(2026, 10, 1, 8, 0, tzinfo=VIETNAM_TZ)
+    first = start_embedded_hub(tmp_path / "hub.sqlite3")
+    try:
+        assert client_of(first).register(registration(first.kiosk_id, someone(9000), at=day)).queue_number == 1
+    finally:
+        first.stop()
+    second = start_embedded_hub(tmp_path / "hub.sqlite3")
+    try:
+        assert (second.kiosk_id, second.kiosk_secret) == (first.kiosk_id, first.kiosk_secret)
+        assert client_of(second).register(registration(second.kiosk_id, someone(9001), at=day)).queue_number == 2
+        old_token = requests.get(
+            second.url + "/api/v1/admin/kiosks", headers={"Authorization": f"Bearer {first.admin_token}"}, timeout=10
+        )
+        assert old_token.status_code == 401
+        assert admin_get(second, "/api/v1/admin/kiosks").status_code == 200
+    finally:
+        second.stop()

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.cmac import CMAC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.card.chip_sim import _CardSecureMessaging
+from drivers.card.chip_sim import _CardSecureMessaging, _SmFailure
 from drivers.card.icao import tlv
 from drivers.card.icao.apdu import CommandApdu, ResponseApdu
 from drivers.card.icao.sm import AesSm, SecureMessaging, TripleDesSm
@@ -201,8 +201,6 @@ def test_garbage_responses_raise_only_card_errors(raw: bytes) -> None:
 def test_card_side_rejects_garbage_with_sm_status(data: bytes) -> None:
     card = _CardSecureMessaging(TripleDesSm(DES_ENC, DES_MAC), 0)
     command = CommandApdu(0x0C, 0xB0, 0x00, 0x00, data, ne=256) if data else CommandApdu(0x0C, 0xB0, 0x00, 0x00)
-    from drivers.card.chip_sim import _SmFailure
-
     with pytest.raises(_SmFailure) as info:
         card.unwrap(command)
     assert info.value.sw in (0x6987, 0x6988)

@@ -270,3 +270,40 @@ def test_without_the_keyring_package_the_file_is_used(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "keyring", None)  # import keyring -> ImportError
     path = tmp_path / "outbox.key"
     assert load_or_create_key(path, keyring_service="vn-checkin-kiosk") == path.read_bytes()
+
+
+# -- files on disk ------------------------------------------------------------------------
+
+
+def test_database_files_are_owner_only(tmp_path):
+    db_path = tmp_path / "outbox.sqlite3"
+    old_umask = os.umask(0o022)
+    try:
+        with OutboxStore(db_path, load_or_create_key(tmp_path / "outbox.key"), "K01") as store:
+            store.add(make_registration("r1"))
+            for suffix in ("", "-wal", "-shm"):
+                assert stat.S_IMODE(os.stat(f"{db_path}{suffix}").st_mode) == 0o600, suffix
+    finally:
+        os.umask(old_umask)
+
+
+def test_purged_payloads_do_not_linger_in_the_files(tmp_path):
+    db_path = tmp_path / "outbox.sqlite3"
+    clock = ManualClock(T0)
+    with OutboxStore(db_path, load_or_create_key(tmp_path / "outbox.key"), "K01", clock=clock) as store:
+        store.add(make_registration("old"))
+        store.add(make_registration("kept"))
+        conn = sqlite3.connect(db_path)
+        (sealed,) = conn.execute("SELECT payload FROM registration WHERE key = 'old'").fetchone()
+        conn.close()
+        store.acknowledge("old", make_receipt("old"))
+        clock.advance(8 * 24 * 3600)
+        assert any(sealed[20:60] in content for content in _database_files(db_path).values())
+
+        assert store.purge_acknowledged() == 1
+
+        # secure_delete zeroes the freed space, the checkpoint empties the WAL:
+        # the ciphertext is gone, not merely unlinked.
+        for name, content in _database_files(db_path).items():
+            assert sealed[20:60] not in content, name
+        assert store.get("kept").key == "kept"

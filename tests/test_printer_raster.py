@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 
 import numpy as np
@@ -231,3 +232,43 @@ def test_rejects_what_is_not_a_layout(rasterizer):
 def test_width_must_be_whole_bytes():
     with pytest.raises(ValueError):
         TicketRasterizer(580)
+
+
+def test_without_a_gui_application_rendering_explains_itself():
+    # Run in a fresh interpreter: this test process already has an application.
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent(
+        """
+        import threading
+        from drivers.printer.raster import TicketRasterizer, ensure_qt_gui_application
+        from drivers.printer.sample import sample_layout
+        from kiosk.errors import PrinterError
+
+        try:
+            TicketRasterizer().render(sample_layout())
+        except PrinterError as exc:
+            print("render:", "ensure_qt_gui_application" in str(exc))
+
+        outcome = []
+        def worker():
+            try:
+                ensure_qt_gui_application()
+            except RuntimeError as exc:
+                outcome.append("main thread" in str(exc))
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        print("worker:", outcome == [True])
+
+        app = ensure_qt_gui_application()
+        print("main:", TicketRasterizer().render(sample_layout()).mode == "1")
+        """
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[:3] == ["render: True", "worker: True", "main: True"], done.stderr

@@ -112,7 +112,10 @@ class UsbConnection:
     product_id: int
     in_endpoint: int = 0x82
     out_endpoint: int = 0x01
-    timeout_ms: int = 5000  # per bulk write; 0 would mean "wait forever"
+    # For the whole ticket write (0 would mean "wait forever"). The printer
+    # takes data only as fast as it prints once its small buffer is full,
+    # so this must cover printing a long ticket on a slow printer.
+    timeout_ms: int = 30_000
 
     kind = "usb"
 
@@ -121,7 +124,10 @@ class UsbConnection:
 class NetworkConnection:
     host: str
     port: int = 9100  # the raw "JetDirect" port every network receipt printer listens on
-    timeout: float = 5.0  # connect, send and each status answer
+    timeout: float = 5.0  # connecting, and waiting for each status answer
+    # Sending a whole ticket: the printer accepts bytes only as fast as it
+    # prints them once its receive buffer is full.
+    job_timeout: float = 30.0
 
     kind = "network"
 
@@ -129,8 +135,10 @@ class NetworkConnection:
 @dataclass(frozen=True)
 class SerialConnection:
     device: str
-    baudrate: int = 9600
-    timeout: float = 1.0
+    # Must match the printer's setting. A raster ticket is ~110 kB: about
+    # 10 s at 115200 baud, 2 minutes at 9600, so set printers to the fastest.
+    baudrate: int = 115200
+    timeout: float = 1.0  # waiting for each status answer
     dsrdtr: bool = True  # hardware flow control as python-escpos defaults it
 
     kind = "serial"
@@ -163,18 +171,23 @@ def connection_from_config(config: Mapping[str, Any]) -> Connection:
             product_id=number("product_id"),
             in_endpoint=number("in_endpoint", 0x82),
             out_endpoint=number("out_endpoint", 0x01),
-            timeout_ms=number("timeout_ms", 5000),
+            timeout_ms=number("timeout_ms", 30_000),
         )
     if kind == "network":
         if not config.get("host"):
             raise ConfigError("printer.host", "required")
-        return NetworkConnection(str(config["host"]), number("port", 9100), float(config.get("timeout", 5.0)))
+        return NetworkConnection(
+            str(config["host"]),
+            number("port", 9100),
+            float(config.get("timeout", 5.0)),
+            float(config.get("job_timeout", 30.0)),
+        )
     if kind == "serial":
         if not config.get("device"):
             raise ConfigError("printer.device", "required")
         return SerialConnection(
             str(config["device"]),
-            number("baudrate", 9600),
+            number("baudrate", 115200),
             float(config.get("timeout", 1.0)),
             bool(config.get("dsrdtr", True)),
         )
@@ -320,9 +333,7 @@ class EscposTicketPrinter:
                         raise PrinterCoverOpen(f"printer cover is open ({state.detail})")
                     if not state.online:
                         raise PrinterOffline(f"printer is offline ({state.detail})")
-                device._raw(payload)
-                if isinstance(self.connection, NetworkConnection):
-                    self._finish_network_job(device)
+                self._send(device, payload)
             except (PrinterOutOfPaper, PrinterCoverOpen):
                 raise  # the link is fine; the printer answered
             except PrinterError:
@@ -390,13 +401,6 @@ class EscposTicketPrinter:
 
                 device = Serial(c.device, baudrate=c.baudrate, timeout=c.timeout, dsrdtr=c.dsrdtr, profile=self.profile)
             device.open()
-            if isinstance(c, SerialConnection):
-                # python-escpos reads status with read(16), which on a serial
-                # port waits the whole timeout for 16 bytes that never come
-                # (the answer is one byte). Returning once the line has been
-                # quiet for 50 ms after the answer makes a status poll take
-                # milliseconds instead of `timeout` seconds per query.
-                device.device.inter_byte_timeout = 0.05
         except DeviceNotFoundError as exc:
             raise PrinterOffline(f"cannot open {self._describe()}: {_one_line(exc)}") from exc
         self._device = device
@@ -427,14 +431,23 @@ class EscposTicketPrinter:
         # query_status() rather than is_online()/paper_status(): those read
         # "no answer" as online / paper adequate, which is the one mistake a
         # kiosk must not make.
-        printer = _status_byte(device.query_status(_Q_PRINTER), _Q_PRINTER)
-        paper = _status_byte(device.query_status(_Q_PAPER), _Q_PAPER)
+        printer = self._ask(device, _Q_PRINTER)
+        paper = self._ask(device, _Q_PAPER)
         offline_cause = error_cause = None
         if printer & 0x08:
-            offline_cause = _status_byte(device.query_status(_Q_OFFLINE_CAUSE), _Q_OFFLINE_CAUSE)
+            offline_cause = self._ask(device, _Q_OFFLINE_CAUSE)
             if offline_cause & 0x40:
-                error_cause = _status_byte(device.query_status(_Q_ERROR_CAUSE), _Q_ERROR_CAUSE)
+                error_cause = self._ask(device, _Q_ERROR_CAUSE)
         return decode_status(printer, paper, offline_cause, error_cause)
+
+    def _ask(self, device: Escpos, query: bytes) -> int:
+        if isinstance(self.connection, SerialConnection):
+            # python-escpos's Serial reads read(16), and pyserial waits the
+            # whole timeout for 16 bytes when the answer is one: every query
+            # would cost `timeout` seconds. The answer is exactly one byte.
+            device._raw(query)
+            return _status_byte(device.device.read(1), query)
+        return _status_byte(device.query_status(query), query)
 
     def _drain(self, device: Escpos) -> None:
         """Discard bytes the printer sent that nobody asked for (best effort)."""
@@ -453,6 +466,22 @@ class EscposTicketPrinter:
             link.reset_input_buffer()
         # USB: a bulk read with nothing pending costs a full timeout, and the
         # connection is already read one answer at a time; nothing to do.
+
+    def _send(self, device: Escpos, payload: bytes) -> None:
+        """Write one whole ticket through python-escpos's byte seam, `_raw()`."""
+        c = self.connection
+        if isinstance(c, NetworkConnection):
+            device.device.settimeout(c.job_timeout)
+            device._raw(payload)
+            self._finish_network_job(device)
+        elif isinstance(c, SerialConnection):
+            # pyserial writes block forever by default: with hardware flow
+            # control a switched-off printer would hang the printer thread.
+            # Allow twice the time the bytes need on the wire (10 bits each).
+            device.device.write_timeout = 10.0 + 2 * len(payload) * 10 / c.baudrate
+            device._raw(payload)
+        else:
+            device._raw(payload)
 
     def _finish_network_job(self, device: Escpos) -> None:
         """Half-close and wait for the printer to close, then let the caller close.

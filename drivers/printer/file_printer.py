@@ -6,7 +6,7 @@ for ticket N it writes
 
     NNNN-<number>.png   the 1-bit image the printer would print
     NNNN-<number>.bin   the exact ESC/POS bytes a real printer would receive
-    NNNN-<number>.pdf   the ticket at paper size (80 mm wide), for people
+    NNNN-<number>.pdf   the printed area at true size (72 mm wide on 80 mm paper), for people
 
 Faults for tests and the demo are switched on by attribute or by dropping an
 empty file into the folder (so a presenter can do it from a file manager

@@ -8,7 +8,8 @@ same on every printer (DOMAIN.md §6). The same image is the on-screen
 preview, so the patient sees exactly what comes out of the slot.
 
 Pipeline: layout blocks -> measured pieces -> QPainter on a white QImage
-(anti-aliased, so glyph shapes are right) -> grey -> THRESHOLD to 1 bit.
+(text as anti-aliased glyph outlines, so shapes are right) -> grey ->
+THRESHOLD to 1 bit.
 Thresholding, not dithering: a thermal head prints dots, and dithered text
 edges turn into a speckled grey fringe that is harder to read than a hard
 edge.
@@ -64,7 +65,7 @@ WIDTH_58MM = 384
 #: Text sizes in typographic points; converted to dots with the printer's dpi,
 #: so a 12 pt line is the same height on paper at any resolution. NORMAL is a
 #: little larger than a shop receipt because many patients are elderly. HUGE
-#: is the queue number: about 15 mm capitals at 80 mm width, readable at arm's
+#: is the queue number: about 16 mm capitals at 80 mm width, readable at arm's
 #: length. A number too wide for the paper is shrunk to fit, never wrapped.
 POINT_SIZES: dict[TextSize, float] = {
     TextSize.SMALL: 10.0,
@@ -168,9 +169,9 @@ class TicketRasterizer:
         threshold_level: int = DEFAULT_THRESHOLD,
     ) -> None:
         if width_dots <= 0 or width_dots % 8:
-            # GS v 0 sends whole bytes per row; a width that is not a multiple
-            # of 8 would be padded by the printer command and shift nothing,
-            # but it always means a configuration mistake (576 / 384 expected).
+            # GS v 0 sends whole bytes per row, so any other width would gain
+            # padding columns; it always means a misconfigured printer width
+            # (576 for 80 mm, 384 for 58 mm).
             raise ValueError(f"width_dots must be a positive multiple of 8, not {width_dots}")
         if dpi <= 0:
             raise ValueError(f"dpi must be positive, not {dpi}")
@@ -184,9 +185,9 @@ class TicketRasterizer:
         # still holds a few words; the rest is left to wrapping, since
         # shrinking further would defeat large print for elderly patients.
         self.text_scale = min(1.0, max(0.85, width_dots / WIDTH_80MM))
-        # Margins: the 576/384 dots are already the printable width, so only
-        # a small inset keeps glyph overhangs (italic-free, but "Ữ" marks)
-        # off the very edge dots, which some heads print faintly.
+        # The 576/384 dots are already the printable width, so the margin is
+        # small: it only keeps glyph overhangs off the outermost dots, which
+        # some print heads print faintly.
         self.margin = self.dots(1.0)
 
     # -- units -----------------------------------------------------------------
@@ -236,9 +237,10 @@ class TicketRasterizer:
         font = QFont(self.font_family)
         font.setPixelSize(pixel_size or self.pixel_size(POINT_SIZES[size] * self.text_scale))
         font.setBold(bold)
-        # No hinting: glyph outlines are then the same on every platform
-        # plugin (offscreen in tests, xcb/eglfs on the kiosk), which keeps
-        # the golden ticket bytes stable; at 25+ px per em hinting buys little.
+        # No hinting: advance widths, and so line breaks and glyph positions,
+        # are then the same on every platform plugin (offscreen in tests,
+        # xcb/eglfs on the kiosk), which keeps the golden ticket bytes
+        # stable; at 28+ dots per em hinting buys nothing visible.
         font.setHintingPreference(QFont.HintingPreference.PreferNoHinting)
         # Grey anti-aliasing only: sub-pixel (LCD) rendering would put colour
         # fringes into the image that the threshold turns into random dots.
@@ -388,11 +390,11 @@ class TicketRasterizer:
         def paint(painter: QPainter, top: int) -> None:
             painter.drawImage(QPoint(left, top + quiet), symbol)
             if caption is not None:
-                caption.paint(painter, top + quiet + side + self.dots(1.0))
+                # Below the quiet zone, not in it: text inside it can stop
+                # a scanner finding the symbol's edge.
+                caption.paint(painter, top + quiet + side + quiet)
 
-        height = quiet + side + quiet
-        if caption is not None:
-            height = quiet + side + self.dots(1.0) + caption.height
+        height = quiet + side + quiet + (caption.height if caption is not None else 0)
         return _Piece(height, paint, gap_after=self.dots(0.8))
 
     def _measure_image(self, block: ImageBlock) -> _Piece:
@@ -444,24 +446,28 @@ def _qimage_to_gray(canvas: QImage) -> Image.Image:
 def _glyph_outlines(text_layout: QTextLayout) -> QPainterPath:
     """The laid-out text as one filled outline, in layout coordinates.
 
-    Drawn as paths rather than with `QTextLayout.draw()` because Qt's glyph
-    cache makes the latter non-deterministic at the edge pixels: the first
+    Drawn as outlines rather than with `QTextLayout.draw()` because Qt's
+    glyph cache makes the latter non-deterministic at edge pixels: the first
     time a glyph is drawn in a thread it is rasterised differently from
-    later draws from the cache, so the same ticket came out a few dots
+    later draws out of the cache, so the same ticket came out a few dots
     different on its first print (and on every new worker thread). A filled
-    path is a pure function of the outline, identical on every call, thread
-    and platform plugin, which the golden-bytes test relies on.
+    outline is a pure function of the font's curves, identical on every
+    call, thread and platform plugin, which the golden-bytes test relies on.
+    One `addText` per laid-out line keeps the layout's line breaks and
+    alignment while Qt shapes each line (tone marks placed by the font's
+    mark positioning, as in the layout itself).
     """
     outline = QPainterPath()
-    # Winding fill: where a tone mark overlaps its letter the two add up,
+    # Winding fill: where a tone mark overlaps its letter the two add up
     # instead of cancelling out as they would with odd-even filling.
     outline.setFillRule(Qt.FillRule.WindingFill)
-    for run in text_layout.glyphRuns():
-        raw_font = run.rawFont()
-        for index, position in zip(run.glyphIndexes(), run.positions(), strict=True):
-            glyph = raw_font.pathForGlyph(index)
-            glyph.translate(position)
-            outline.addPath(glyph)
+    text, font = text_layout.text(), text_layout.font()
+    for i in range(text_layout.lineCount()):
+        line = text_layout.lineAt(i)
+        segment = text[line.textStart() : line.textStart() + line.textLength()].rstrip()
+        if segment:
+            baseline = QPointF(line.naturalTextRect().x(), line.y() + line.ascent())
+            outline.addText(baseline, font, segment)
     return outline
 
 

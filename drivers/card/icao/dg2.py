@@ -153,7 +153,10 @@ def to_png(face: FaceImage) -> bytes:
             return out.getvalue()
     except MalformedDataError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Exception as exc:
+        # Image decoders meet chip data as untrusted input and fail on crafted
+        # bytes in many ways (OSError, SyntaxError, struct.error, EOFError,
+        # DecompressionBombError...): all of them mean "no usable face".
         raise MalformedDataError(f"DG2: the face image does not decode ({type(exc).__name__})") from None
 
 

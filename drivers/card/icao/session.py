@@ -189,8 +189,11 @@ class ChipSession:
         response = self.send(CommandApdu(0x00, INS_SELECT, 0x02, 0x0C, data=fid.to_bytes(2, "big")))
         raise_for_status(response, f"SELECT EF {fid:04X}")
 
-    def _read_chunk(self, offset: int, length: int) -> bytes:
-        """One READ BINARY of up to `length` bytes at `offset` of the current EF."""
+    def _read_chunk(self, offset: int, length: int) -> tuple[bytes, bool]:
+        """One READ BINARY of up to `length` bytes at `offset` of the current EF.
+
+        Returns the data and whether the card said the file ended (6282).
+        """
         assert self._sm is not None
         # Beyond what a short protected response carries, ask with extended
         # length (ISO/IEC 7816-4 §5.1); cards and readers must support it.
@@ -217,9 +220,10 @@ class ChipSession:
             )
             response = self.send(command)
         raise_for_status(response, "READ BINARY", allowed=(SW_OK, SW_END_OF_FILE))
+        ended = response.sw == SW_END_OF_FILE
         if command.ins == INS_READ_BINARY_ODD:
-            return tlv.parse_single(response.data, TAG_DISCRETIONARY).value
-        return response.data
+            return tlv.parse_single(response.data, TAG_DISCRETIONARY).value, ended
+        return response.data, ended
 
     def read_file(self, fid: int) -> bytes:
         """The whole content of EF `fid` (a TLV object: its header gives the size)."""
@@ -229,7 +233,7 @@ class ChipSession:
         while True:
             try:
                 self.select_file(fid)
-                head = self._read_chunk(0, HEADER_PROBE)
+                head, _ = self._read_chunk(0, HEADER_PROBE)
                 break
             except SecureMessagingError:
                 if retries >= 1:
@@ -243,7 +247,7 @@ class ChipSession:
             # A long-form length (82 xx xx plus a two-byte tag) may need more.
             if len(head) < HEADER_PROBE:
                 raise
-            head += self._read_chunk(len(head), HEADER_PROBE)
+            head += self._read_chunk(len(head), HEADER_PROBE)[0]
             _, value_offset, value_length = tlv.parse_header(head)
         total = value_offset + value_length
         if total > MAX_FILE_SIZE:
@@ -254,19 +258,23 @@ class ChipSession:
             offset = len(data)
             size = self._read_size or MIN_READ_SIZE
             try:
-                chunk = self._read_chunk(offset, min(size, total - offset))
+                chunk, ended = self._read_chunk(offset, min(size, total - offset))
             except (SecureMessagingError, StatusWordError) as exc:
-                if not self._worth_smaller_retry(exc, retries):
-                    raise
-                retries += 1
-                self._read_size = max(MIN_READ_SIZE, size // 2)
-                if isinstance(exc, SecureMessagingError):
-                    self.reopen()
-                    self.select_file(fid)
-                continue
-            if not chunk:
-                raise MalformedDataError(f"EF {fid:04X}: the card returned no data before the end of file")
+                if self._worth_smaller_retry(exc, retries):
+                    retries += 1
+                    self._read_size = max(MIN_READ_SIZE, size // 2)
+                    if isinstance(exc, SecureMessagingError):
+                        self.reopen()
+                        self.select_file(fid)
+                    continue
+                if isinstance(exc, StatusWordError) and exc.sw == SW_OFFSET_OUTSIDE_EF:
+                    # Even the smallest read is "outside the EF": the file is
+                    # shorter than its own TLV header says.
+                    raise MalformedDataError(f"EF {fid:04X} ends before the length in its header") from None
+                raise
             data += chunk
+            if len(data) < total and (ended or not chunk):
+                raise MalformedDataError(f"EF {fid:04X} ends before the length in its header")
         return bytes(data[:total])
 
     def _worth_smaller_retry(self, exc: CardError, retries: int) -> bool:

@@ -1,0 +1,107 @@
+"""The production card path through real pcscd: a simulated chip behind the
+vpcd driver ("Virtual PCD"), read with PcscCardReader + IcaoChipReader.
+
+Needs pcscd with vsmartcard-vpcd listening on 127.0.0.1:35963;
+packaging/test-services.sh starts it and sets KIOSK_TEST_PCSCD=1.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from drivers.card.chip_sim import ChipFaults
+from drivers.card.icao import IcaoChipReader
+from drivers.card.pcsc import PcscCardReader
+from drivers.card.samples import sample_chip, sample_citizen, sample_citizens
+from drivers.card.vpcd import VirtualCardBridge
+from kiosk import cccd
+from kiosk.domain import Verification
+from kiosk.errors import CardRemovedError, NoCardError
+from kiosk.ports import MrzKey
+
+pytestmark = [
+    pytest.mark.pcscd,
+    pytest.mark.skipif(
+        os.environ.get("KIOSK_TEST_PCSCD") != "1",
+        reason="needs pcscd with the vpcd driver: run through packaging/test-services.sh (sets KIOSK_TEST_PCSCD=1)",
+    ),
+]
+
+READER = "Virtual PCD"
+WAIT = 20.0  # upper bound for pcscd to notice a card; the tests wait on its events
+
+
+def _keys(slot: int) -> list[MrzKey]:
+    c = sample_citizen(slot)
+    return cccd.mrz_keys_for(
+        c["id_number"], date.fromisoformat(c["date_of_birth"]), date.fromisoformat(c["date_of_issue"])
+    )
+
+
+@pytest.fixture(scope="module")
+def bridge() -> Iterator[VirtualCardBridge]:
+    usability = PcscCardReader.is_usable()
+    if not usability:
+        pytest.fail(f"KIOSK_TEST_PCSCD=1 but PC/SC is not usable: {usability.reason}")
+    b = VirtualCardBridge(host="127.0.0.1", port=35963)
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def reader(bridge: VirtualCardBridge) -> Iterator[PcscCardReader]:
+    slot = PcscCardReader(READER)
+    assert slot.reader_name() is not None, f"no PC/SC reader named {READER!r}"
+    yield slot
+    slot.disconnect()
+    bridge.remove()
+    assert slot.wait_for_removal(WAIT)
+
+
+def _insert(bridge: VirtualCardBridge, reader: PcscCardReader, chip) -> None:  # type: ignore[no-untyped-def]
+    bridge.insert(chip)
+    assert bridge.wait_connected(WAIT), "vpcd did not take the card"
+    assert reader.wait_for_card(WAIT), "pcscd did not see the card"
+
+
+@pytest.mark.parametrize("slot", [c["slot"] for c in sample_citizens()])
+def test_full_identity_read_through_pcscd(bridge: VirtualCardBridge, reader: PcscCardReader, slot: int) -> None:
+    _insert(bridge, reader, sample_chip(slot))
+    assert reader.card_present()
+    steps: list[str] = []
+    result = IcaoChipReader().read_identity(reader.connect(), _keys(slot), steps.append)
+    assert steps == ["select", "bac", "dg1", "dg13", "dg2"]
+    assert result.verification is Verification.CHIP_READ
+    assert result.citizen.id_number == sample_citizen(slot)["id_number"]
+    assert result.citizen.full_name == sample_citizen(slot)["full_name"]
+    assert result.citizen.photo is not None and result.citizen.photo.startswith(b"\x89PNG")
+
+
+def test_card_removed_mid_read(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(2))
+
+    def progress(step: str) -> None:
+        if step == "dg2":
+            bridge.remove()  # closes the vpcd link before returning
+
+    with pytest.raises(CardRemovedError):
+        IcaoChipReader().read_identity(reader.connect(), _keys(2), progress)
+    assert reader.wait_for_removal(WAIT)
+    assert not reader.card_present()
+
+
+def test_card_leaving_the_field_mid_read(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(3, faults=ChipFaults(lift_after_apdus=12)))
+    with pytest.raises(CardRemovedError):
+        IcaoChipReader().read_identity(reader.connect(), _keys(3))
+
+
+def test_connect_without_a_card(reader: PcscCardReader) -> None:
+    assert not reader.card_present()
+    with pytest.raises(NoCardError):
+        reader.connect()
