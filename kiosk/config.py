@@ -70,6 +70,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "kiosk": {
         "id": Key(str, "K01", non_empty, "the kiosk's name at the hub"),
         "hospital_name": Key(str, "BỆNH VIỆN ĐA KHOA TỈNH", non_empty, "printed at the top of every ticket"),
+        "hospital_code": Key(str, "01001", non_empty, "MA_CSKCB: the hospital's 5-character facility code"),
         "logo": Key(str, "", None, "logo file for the ticket; empty: the bundled one"),
         "language": Key(str, "vi", one_of("vi", "en"), "language the screens start in"),
         "idle_timeout_seconds": Key(float, 60.0, in_range(10, 600), "inactivity before the privacy wipe"),

@@ -27,8 +27,6 @@ from kiosk.domain import (
     HubReceipt,
     Identity,
     IdentitySource,
-    InsuranceCheck,
-    InsuranceStatus,
     NumberIssuer,
     QueueTicket,
     ReferenceData,
@@ -50,7 +48,7 @@ from kiosk.errors import (
     StorageError,
 )
 from kiosk.flow import CheckInFlow, ErrorInfo, FlowError, Step
-from kiosk.insurance import unreachable
+from kiosk.insurance import amount_due, unreachable, visit_category
 from kiosk.ports import (
     CanKey,
     CardReader,
@@ -74,6 +72,7 @@ class DeskSettings:
     kiosk_id: str
     hospital_name: str
     logo_path: str | None = None
+    hospital_code: str = "01001"  # MA_CSKCB, to price a visit while the hub is away
     # How long the patient may wait for the hub to give the shared queue
     # number before the kiosk prints an offline one instead.
     register_timeout: float = 5.0
@@ -410,7 +409,14 @@ class CheckInDesk:
             masked_name=registration.identity.citizen.masked_name,
             issued_at=registration.created_at,
             insurance_status=insurance.status if insurance else None,
-            amount_due=offline_amount_due(service.price, insurance),
+            # The hub prices visits; offline the kiosk applies the same rule
+            # (kiosk.insurance) so the patient sees the same amount.
+            amount_due=amount_due(
+                insurance,
+                visit_category(insurance, registration.visit_type, registration.paper_number, self.settings.hospital_code),
+                service.price,
+                service.insured_price,
+            ),
         )
 
     def _print(self, layout: TicketLayout) -> None:
@@ -427,20 +433,6 @@ class CheckInDesk:
         if self.last_layout is None:
             raise FlowError("nothing to reprint")
         self._printer.print_ticket(self.last_layout)
-
-
-def offline_amount_due(price: int, insurance: InsuranceCheck | None) -> int:
-    """What to show when the hub could not price the visit.
-
-    Insured patients settle their co-payment at the cashier, where the hub's
-    record decides it; the kiosk only quotes the full fee to those it knows
-    are not covered.
-    """
-    if insurance is not None and insurance.status.covered:
-        return 0
-    if insurance is not None and insurance.status is InsuranceStatus.UNAVAILABLE:
-        return 0
-    return price
 
 
 class CardWatcher:

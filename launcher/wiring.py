@@ -226,6 +226,7 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         settings=DeskSettings(
             kiosk_id=config["kiosk.id"],
             hospital_name=config["kiosk.hospital_name"],
+            hospital_code=config["kiosk.hospital_code"],
             logo_path=logo if Path(logo).exists() else None,
             register_timeout=config["hub.register_timeout_seconds"],
         ),
