@@ -365,7 +365,15 @@ class CheckInDesk:
             self.flow.fail(error_info(exc))
             return
 
-        receipt = self._delivery.deliver_now(registration.key, self.settings.register_timeout)
+        try:
+            receipt = self._delivery.deliver_now(registration.key, self.settings.register_timeout)
+        except HubRejected as exc:
+            # The hub refused this visit for good (a validation error): no
+            # number may be printed for it. The row stays, rejected, for the
+            # technician; the patient goes to the desk.
+            log.warning("registration rejected by the hub")
+            self.flow.fail(error_info(exc))
+            return
         ticket = self._ticket_for(registration, receipt)
         layout = ticket_layout(ticket, self.settings.hospital_name, self.settings.logo_path)
         self.last_layout = layout

@@ -129,6 +129,8 @@ class HubRejected(HubError):
     """The hub refused the request for good (validation): do not retry."""
 
     code = "hub_rejected"
+    guidance_vi = "Máy chủ bệnh viện không nhận đăng ký này. Vui lòng đến quầy tiếp đón để được đăng ký trực tiếp."
+    guidance_en = "The hospital server did not accept this registration. Please go to the reception desk to register in person."
 
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)

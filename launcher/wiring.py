@@ -171,7 +171,11 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
     from offline_cache.sync import SyncWorker
 
     key = load_or_create_key(data_dir / "outbox.key")
-    outbox = OutboxStore(data_dir / "outbox.sqlite3", key, kiosk_id=config["kiosk.id"], kiosk_prefix=config["kiosk.id"])
+    outbox = OutboxStore(
+        data_dir / "outbox.sqlite3", key, kiosk_id=config["kiosk.id"], kiosk_prefix=config["kiosk.id"], clock=clock
+    )
+    # Retention: acknowledged rows hold personal data the hub already has.
+    outbox.purge_acknowledged()
     sync = SyncWorker(outbox, hub, clock)
 
     # -- card ---------------------------------------------------------------------

@@ -229,7 +229,9 @@ class OutboxStore:
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._owner_fd: int | None = None
         try:
+            self._owner_fd = self._take_ownership()
             self._conn = self._connect(busy_timeout)
             self._migrate()
             self._check_key()
@@ -242,6 +244,33 @@ class OutboxStore:
             raise
 
     # -- opening ------------------------------------------------------------------
+
+    def _take_ownership(self) -> int | None:
+        """Make this the only open OutboxStore on the file, across processes.
+
+        A second kiosk process on the same outbox (the app started twice)
+        would put the first one's in-flight rows back to pending and send
+        them at the same time. flock() is released by the kernel when the
+        process dies, so a crash never leaves a stale lock behind.
+        """
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: nothing to lock with
+            return None
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            raise StorageError(f"cannot open the outbox lock {lock_path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise StorageError(
+                f"the outbox {self.path} is already open in another kiosk process (or another OutboxStore)"
+            ) from exc
+        return fd
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         try:
@@ -742,6 +771,9 @@ class OutboxStore:
                 conn.close()
             except sqlite3.Error:
                 log.warning("outbox: error while closing", exc_info=True)
+        owner_fd, self._owner_fd = self._owner_fd, None
+        if owner_fd is not None:
+            os.close(owner_fd)  # releases the flock
 
     def __enter__(self) -> OutboxStore:
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.card.icao.apdu import CommandApdu, ResponseApdu, error_for_status, raise_for_status
@@ -80,6 +80,7 @@ commands = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(commands)
 def test_command_round_trip(apdu: CommandApdu) -> None:
     parsed = CommandApdu.parse(apdu.to_bytes())
@@ -92,6 +93,7 @@ def test_case_1_stays_a_bare_header_even_when_extended() -> None:
     assert CommandApdu(0x00, 0xB0, 0x00, 0x00, force_extended=True).to_bytes() == bytes.fromhex("00B00000")
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=300))
 def test_garbage_commands_raise_only_malformed_data_error(raw: bytes) -> None:
     try:

@@ -266,7 +266,7 @@ def test_vietnamese_dates(text: str | None, expected: date | None) -> None:
     assert parse_vietnamese_date(text) == expected
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_dg13_garbage_raises_only_malformed_data_error(data: bytes) -> None:
     try:
@@ -275,7 +275,7 @@ def test_dg13_garbage_raises_only_malformed_data_error(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_dg13_corruption_raises_only_malformed_data_error(data: st.DataObject) -> None:
     raw = bytearray(_dg13(*FULL))

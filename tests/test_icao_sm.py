@@ -187,7 +187,7 @@ def test_status_in_do99_must_match_trailer() -> None:
         _fresh().unprotect(raw[:-2] + H("6282"))
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=120))
 def test_garbage_responses_raise_only_card_errors(raw: bytes) -> None:
     try:
@@ -196,7 +196,7 @@ def test_garbage_responses_raise_only_card_errors(raw: bytes) -> None:
         pass
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=120))
 def test_card_side_rejects_garbage_with_sm_status(data: bytes) -> None:
     card = _CardSecureMessaging(TripleDesSm(DES_ENC, DES_MAC), 0)

@@ -127,6 +127,7 @@ tags = st.one_of(_single_byte_tags, _multi_byte_tags())
 values = st.binary(max_size=300)
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(tags, values), max_size=8))
 def test_encode_then_parse_round_trips(objects: list[tuple[int, bytes]]) -> None:
     data = b"".join(tlv.encode(tag, value) for tag, value in objects)
@@ -157,6 +158,7 @@ def _decode_tree(obj: tlv.Tlv) -> tuple:
     return (obj.tag, obj.value)
 
 
+@settings(deadline=None)
 @given(trees)
 def test_nested_structures_round_trip(tree: tuple) -> None:
     assert _decode_tree(tlv.parse_single(_encode_tree(tree))) == tree
@@ -168,7 +170,7 @@ def _parse_everything(data: bytes) -> None:
             obj.encode()
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.binary(max_size=200))
 def test_garbage_raises_only_malformed_data_error(data: bytes) -> None:
     try:
@@ -177,7 +179,7 @@ def test_garbage_raises_only_malformed_data_error(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(trees, st.data())
 def test_corrupted_structures_raise_only_malformed_data_error(tree: tuple, data: st.DataObject) -> None:
     encoded = bytearray(_encode_tree(tree))

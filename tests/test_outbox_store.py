@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
-
 from pathlib import Path
 
 import pytest
@@ -508,6 +507,16 @@ def test_schema_newer_than_the_software_is_refused(db_path, clock):
     conn.close()
     with pytest.raises(StorageError, match="newer"):
         OutboxStore(db_path, KEY, "K01", clock=clock)
+
+
+def test_only_one_store_may_have_the_file_open(db_path, clock):
+    first = OutboxStore(db_path, KEY, "K01", clock=clock)
+    try:
+        with pytest.raises(StorageError, match="already open"):
+            OutboxStore(db_path, KEY, "K01", clock=clock)
+    finally:
+        first.close()
+    OutboxStore(db_path, KEY, "K01", clock=clock).close()  # free again once closed
 
 
 def test_a_closed_store_says_so(db_path, clock):

@@ -117,6 +117,25 @@ SERVICES = (
 
 REFERENCE = ReferenceData(DEPARTMENTS, SERVICES, fetched_at=datetime(2026, 11, 23, 6, 0, tzinfo=VIETNAM_TZ))
 
+# A larger hospital, written the way the hub stores it: rooms and floors
+# with their words ("P.101", "Tầng 1").
+MANY_DEPARTMENTS = tuple(
+    Department(code, vi, en, f"P.{room}", f"Tầng {room // 100}", prefix)
+    for code, vi, en, room, prefix in (
+        ("NOI", "Khám Nội tổng quát", "General internal medicine", 101, "A"),
+        ("NHI", "Khám Nhi", "Paediatrics", 104, "B"),
+        ("TMH", "Tai Mũi Họng", "Ear, nose and throat", 201, "C"),
+        ("RHM", "Răng Hàm Mặt", "Dentistry and oral surgery", 205, "D"),
+        ("MAT", "Mắt", "Ophthalmology", 208, "E"),
+        ("SAN", "Sản phụ khoa", "Obstetrics and gynaecology", 301, "G"),
+        ("DALIEU", "Da liễu", "Dermatology", 305, "H"),
+        ("TIMMACH", "Tim mạch", "Cardiology", 110, "K"),
+        ("NOITIET", "Nội tiết - Đái tháo đường", "Endocrinology and diabetes", 112, "L"),
+        ("CXK", "Cơ xương khớp", "Musculoskeletal (rheumatology)", 310, "M"),
+    )
+)
+MANY_REFERENCE = ReferenceData(MANY_DEPARTMENTS, SERVICES)
+
 
 def insurance(status: InsuranceStatus = InsuranceStatus.VALID) -> InsuranceCheck:
     messages = {
@@ -192,6 +211,7 @@ STATE_NAMES = (
     "visit_type",
     "department",
     "department-services",
+    "department-many",
     "confirm",
     "printing",
     "printing-ticket",
@@ -243,6 +263,9 @@ def representative_states() -> dict[str, FlowState]:
             reference=REFERENCE,
         ),
         "department-services": FlowState(Step.DEPARTMENT, replace(s, service=None), reference=REFERENCE),
+        "department-many": FlowState(
+            Step.DEPARTMENT, replace(s, department=None, service=None), reference=MANY_REFERENCE
+        ),
         "confirm": FlowState(Step.CONFIRM, s, reference=REFERENCE),
         "printing": FlowState(Step.PRINTING, s, busy=True, progress="register", reference=REFERENCE),
         "printing-ticket": FlowState(Step.PRINTING, done, busy=True, progress="print", reference=REFERENCE),

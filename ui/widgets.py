@@ -80,9 +80,13 @@ class TileButton(QPushButton):
         layout.setSpacing(4)
         self.title_label = label("tileTitle")
         self.detail_label = label("tileDetail")
+        # Centred as a block: in a row of tiles, a one-line name and a
+        # two-line one keep their detail line right under the name.
+        layout.addStretch(1)
         for lab in (self.title_label, self.detail_label):
             lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             layout.addWidget(lab)
+        layout.addStretch(1)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)

@@ -425,6 +425,13 @@
     </message>
 </context>
 <context>
+    <name>Screen</name>
+    <message>
+        <source>Còn nữa ở bên dưới: kéo màn hình lên để xem thêm.</source>
+        <translation>There is more below: drag the screen up to see it.</translation>
+    </message>
+</context>
+<context>
     <name>SimulatorPanel</name>
     <message>
         <source>Mô phỏng thẻ CCCD (demo)</source>

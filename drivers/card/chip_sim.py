@@ -387,7 +387,7 @@ class SimulatedCccdChip:
                 return self._process_protected(command)
             if command.cla & SM_CLA_BITS:
                 return self._deliver(_sw(SW_CLA_NOT_SUPPORTED).to_bytes())  # SM without header auth
-            # ISO/IEC 7816-4 §10.2 / ICAO 9303-11 §9.8: a plain command ends
+            # ISO/IEC 7816-4 / ICAO 9303-11 §9.8: a plain command ends
             # an SM session.
             self._sm = None
             return self._deliver(self._dispatch(command, protected=False).to_bytes())
@@ -470,8 +470,8 @@ class SimulatedCccdChip:
     def _access(self, fid: int, protected: bool) -> int:
         """Whether EF `fid` may be selected now: SW_OK or the refusal."""
         if fid == FID_EF_CARD_ACCESS:
-            # In the MF and readable without authentication (ICAO 9303-10
-            # §3.11.3); absent on this BAC-only chip unless configured.
+            # In the MF and readable without authentication (ICAO 9303-10,
+            # EF.CardAccess); absent on this BAC-only chip unless configured.
             return SW_OK if self.card_access is not None else SW_FILE_NOT_FOUND
         if not self._application_selected or fid not in self._files:
             return SW_FILE_NOT_FOUND
@@ -534,7 +534,7 @@ class SimulatedCccdChip:
                 return _sw(SW_WRONG_DATA)
             offset = int.from_bytes(offset_do.value, "big")
         elif command.p1 & 0x80:
-            # Short EF identifier in P1 b5-b1 (ISO/IEC 7816-4 §7.2.2): select
+            # Short EF identifier in P1 b5-b1 (ISO/IEC 7816-4 READ BINARY): select
             # and read in one go; DG n has SFI n.
             if command.p1 & 0x60:
                 return _sw(SW_WRONG_P1P2)
@@ -575,7 +575,7 @@ class SimulatedCccdChip:
 
 
 def build_ef_com(dg_tags: Iterable[int], lds_version: str = "0107", unicode_version: str = "040000") -> bytes:
-    """EF.COM (ICAO 9303-10 §4.6.1): LDS 1.7, Unicode 4.0.0, tag list."""
+    """EF.COM (ICAO 9303-10): LDS 1.7, Unicode 4.0.0, tag list."""
     return tlv.encode(
         TAG_EF_COM,
         tlv.encode(TAG_LDS_VERSION, lds_version.encode("ascii"))
@@ -711,7 +711,7 @@ def build_facial_record(image: bytes, *, jpeg2000: bool, width: int, height: int
 
 
 def build_dg2(image: bytes, *, sex: str = "", jpeg2000: bool | None = None) -> bytes:
-    """DG2 (ICAO 9303-10 §4.7.2) around one face image (JPEG or JPEG 2000)."""
+    """DG2 (ICAO 9303-10) around one face image (JPEG or JPEG 2000)."""
     from PIL import Image  # personalisation reads the image size
 
     with Image.open(io.BytesIO(image)) as img:

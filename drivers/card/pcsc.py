@@ -20,7 +20,7 @@ from typing import Any
 
 from kiosk.errors import CardError, CardRemovedError, NoCardError
 
-# ISO/IEC 7816-4 §5.3.4: with T=0 a card announces response data with 61xx
+# ISO/IEC 7816-3/-4 (T=0): a card announces response data with 61xx
 # and hands it over on GET RESPONSE. Contactless readers (T=CL, reported as
 # T=1) never do, but a contact reader or a T=0 card emulator may.
 _SW1_MORE_DATA = 0x61

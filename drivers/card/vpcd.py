@@ -42,7 +42,7 @@ CONNECT_TIMEOUT = 2.0
 def pseudo_atr(historical_bytes: bytes = b"") -> bytes:
     """The ATR a PC/SC reader reports for an ISO/IEC 14443-4 Type A card.
 
-    PC/SC Part 3 §3.1.3.2.3.1: TS=3B, T0=8n (TD1 present, n historical
+    PC/SC Part 3 (ATR of contactless cards): TS=3B, T0=8n (TD1 present, n historical
     bytes), TD1=80 (TD2 present, T=0), TD2=01 (T=1), the historical bytes
     from the card's ATS, and TCK, the XOR of T0..last byte. With no
     historical bytes this is 3B 80 80 01 01, the ATR many eMRTDs show.

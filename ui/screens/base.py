@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flow import FlowState, Step
-from ui.i18n import LanguageSwitch
+from ui.i18n import LanguageSwitch, translate
 from ui.operations import CheckInOperations
 from ui.theme import Metrics
 from ui.widgets import FitLabel, button, label
@@ -68,12 +68,21 @@ class Screen(QWidget):
         self.scroll.setWidget(self.body)
         root.addWidget(self.scroll, 1)
 
+        # When the body does scroll (a long department list, large text), say
+        # so in words: a scroll bar alone is easy to miss.
+        self.more_below = label("muted", align=Qt.AlignmentFlag.AlignCenter)
+        self.more_below.hide()
+        root.addWidget(self.more_below)
+        bar = self.scroll.verticalScrollBar()
+        bar.rangeChanged.connect(lambda *_: self._update_more_below())
+        bar.valueChanged.connect(lambda *_: self._update_more_below())
+
         self.footer = QHBoxLayout()
         self.footer.setSpacing(24)
         root.addLayout(self.footer)
 
         self.build()
-        self.retranslate()
+        self._retranslate_all()
 
     # -- for subclasses ----------------------------------------------------------------
 
@@ -134,9 +143,17 @@ class Screen(QWidget):
     def metrics_changed(self) -> None:
         """Sizes that the style sheet cannot set (pictures) follow here."""
 
+    def _update_more_below(self) -> None:
+        bar = self.scroll.verticalScrollBar()
+        self.more_below.setVisible(bar.maximum() > 0 and bar.value() < bar.maximum())
+
+    def _retranslate_all(self) -> None:
+        self.more_below.setText(translate("Screen", "Còn nữa ở bên dưới: kéo màn hình lên để xem thêm."))
+        self.retranslate()
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
+            self._retranslate_all()
             if self.state is not None:
                 self.show_state(self.state)
         super().changeEvent(event)

@@ -13,7 +13,7 @@ from kiosk.flow import FlowState, Step
 from kiosk.ticket import format_vnd
 from ui.i18n import translate
 from ui.screens.base import Screen
-from ui.screens.words import insurance_words, visit_type_words
+from ui.screens.words import insurance_words, room_and_floor, visit_type_words
 from ui.widgets import label
 
 
@@ -73,11 +73,10 @@ class ConfirmScreen(Screen):
         name = identity.citizen.masked_name if identity else ""
         visit = visit_type_words(s.visit_type)[0] if s.visit_type else ""
         dept_name = self.tr_data(dept.name_vi, dept.name_en) if dept else ""
-        where = (
-            translate("ConfirmScreen", "Phòng {room}, tầng {floor}").format(room=dept.room, floor=dept.floor)
-            if dept
-            else ""
-        )
+        where = ""
+        if dept:
+            room, floor = room_and_floor(dept)
+            where = translate("ConfirmScreen", "Phòng {room}, tầng {floor}").format(room=room, floor=floor)
         service_name = self.tr_data(service.name_vi, service.name_en) if service else ""
         covered = s.insurance is not None and s.insurance.status.covered
         insurance = insurance_words(s.insurance.status)[1] if s.insurance else ""

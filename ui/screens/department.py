@@ -17,6 +17,7 @@ from kiosk.flow import FlowState, Step
 from kiosk.ticket import format_vnd
 from ui.i18n import translate
 from ui.screens.base import Screen
+from ui.screens.words import room_and_floor
 from ui.widgets import TileButton, label
 
 
@@ -75,6 +76,9 @@ class DepartmentScreen(Screen):
         index = len(self.tiles)
         self.grid.addWidget(tile, index // columns, index % columns)
         self.tiles.append(tile)
+        # Equal columns whatever the names: a grid, not a ragged list.
+        for column in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
 
     def show_state(self, state: FlowState) -> None:
         self._clear_tiles()
@@ -103,7 +107,7 @@ class DepartmentScreen(Screen):
                 self.tr_data(dept.name_vi, dept.name_en),
                 self._where(dept),
                 lambda _=False, code=dept.code: self._choose_department(code),
-                2,
+                self._columns(len(reference.departments)),
                 f"department-{dept.code}",
             )
 
@@ -128,8 +132,16 @@ class DepartmentScreen(Screen):
                 f"service-{service.code}",
             )
 
+    @staticmethod
+    def _columns(count: int) -> int:
+        # Two wide columns while they fit on one screen; three for a larger
+        # hospital. More would squeeze "Phòng 101, tầng 1" onto two lines;
+        # beyond that the list scrolls and the screen says so.
+        return 2 if count <= 6 else 3
+
     def _where(self, dept: Department) -> str:
-        return translate("DepartmentScreen", "Phòng {room}, tầng {floor}").format(room=dept.room, floor=dept.floor)
+        room, floor = room_and_floor(dept)
+        return translate("DepartmentScreen", "Phòng {room}, tầng {floor}").format(room=room, floor=floor)
 
     def _prices(self, service: Service) -> str:
         return translate("DepartmentScreen", "Giá dịch vụ: {price}  ·  Giá BHYT: {insured}").format(

@@ -15,6 +15,7 @@ from kiosk.flow import FlowState, Step
 from kiosk.ticket import format_vnd
 from ui.i18n import translate
 from ui.screens.base import Screen
+from ui.screens.words import room_and_floor
 from ui.widgets import FitLabel, TonePanel, button, image_from_bytes, label
 
 REPRINT_IDLE, REPRINT_RUNNING, REPRINT_DONE, REPRINT_FAILED = "idle", "running", "done", "failed"
@@ -133,9 +134,8 @@ class DoneScreen(Screen):
         failed = s.print_error is not None
         self.title.setText(translate("DoneScreen", "Đăng ký xong! Số thứ tự của bạn là:"))
         self.number.setText(ticket.display_number)
-        self.where.setText(
-            translate("DoneScreen", "Mời bạn đến phòng {room}, tầng {floor}").format(room=dept.room, floor=dept.floor)
-        )
+        room, floor = room_and_floor(dept)
+        self.where.setText(translate("DoneScreen", "Mời bạn đến phòng {room}, tầng {floor}").format(room=room, floor=floor))
         self.department.setText(self.tr_data(dept.name_vi, dept.name_en))
         if failed:
             self.instructions.setText(translate("DoneScreen", "Chờ gọi số thứ tự trước cửa phòng khám."))
@@ -168,7 +168,7 @@ class DoneScreen(Screen):
         t = self.metrics.touch_px
         # Without paper the preview would only repeat the number beside it;
         # the space goes to what to do instead.
-        pixmap = None if failed else image_from_bytes(s.ticket_preview_png, QSize(3 * t, int(4.2 * t)))
+        pixmap = None if failed else image_from_bytes(s.ticket_preview_png, QSize(3 * t, int(5.2 * t)))
         if pixmap is not None:
             self.preview.setPixmap(pixmap)
             self.preview.show()

@@ -8,9 +8,11 @@ switch changes them too.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 
-from kiosk.domain import InsuranceStatus, Sex, Verification, VisitType
+from kiosk.domain import Department, InsuranceStatus, Sex, Verification, VisitType
 from ui.i18n import LanguageSwitch, translate
 
 # -- what the kiosk is doing (FlowState.progress) --------------------------------
@@ -135,3 +137,20 @@ def visit_type_words(v: VisitType) -> tuple[str, str]:
 
 def sex_words(sex: Sex, language: LanguageSwitch) -> str:
     return language.pick(sex.label_vi, sex.label_en)
+
+
+# -- where to go ----------------------------------------------------------------------
+
+# Reference data writes rooms and floors either bare ("101", "1") or with
+# their word ("P.101", "Phòng 101", "Tầng 1"). The screens put the word in
+# themselves, in the current language, so strip it from the data first: no
+# "phòng P.101, tầng Tầng 1", and no Vietnamese floor word on an English screen.
+_ROOM_WORD = re.compile(r"^\s*(?:phòng|phong|room|rm\.?|p\.|p(?=\d))\s*", re.IGNORECASE)
+_FLOOR_WORD = re.compile(r"^\s*(?:tầng|tang|lầu|lau|floor|fl\.?)\s*", re.IGNORECASE)
+
+
+def room_and_floor(dept: Department) -> tuple[str, str]:
+    """The bare room and floor names of a department."""
+    room = _ROOM_WORD.sub("", dept.room).strip() or dept.room.strip()
+    floor = _FLOOR_WORD.sub("", dept.floor).strip() or dept.floor.strip()
+    return room, floor

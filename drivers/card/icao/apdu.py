@@ -19,7 +19,7 @@ from kiosk.errors import (
     StatusWordError,
 )
 
-# -- status words (ISO/IEC 7816-4 §5.6, Tables 5-6) ----------------------------
+# -- status words (ISO/IEC 7816-4, status bytes) ----------------------------------
 SW_OK = 0x9000
 SW_END_OF_FILE = 0x6282  # fewer bytes than Ne: end of file reached
 SW_VERIFICATION_FAILED = 0x6300  # e.g. EXTERNAL AUTHENTICATE with a wrong key
@@ -208,7 +208,7 @@ def error_for_status(sw: int, command: str = "") -> Exception:
     if sw == SW_SECURITY_STATUS:
         return SecurityStatusNotSatisfied(sw, command)
     if sw in SECURE_MESSAGING_SWS:
-        # ISO/IEC 7816-4 Table 6: expected SM data objects missing (6987) or
+        # ISO/IEC 7816-4 status bytes: expected SM data objects missing (6987) or
         # incorrect (6988). Per ICAO 9303-11 §9.8 the chip has then ended the
         # session; the caller must authenticate again.
         err = SecureMessagingError(f"{command} answered {sw:04X}" if command else f"card answered {sw:04X}")

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.cmac import CMAC
 # ICAO 9303-11 §9.7.1: the 32-bit counter c selects what the key is for.
 KDF_ENC = 1
 KDF_MAC = 2
-KDF_PACE_PASSWORD = 3  # Kπ, PACE (§9.7.3)
+KDF_PACE_PASSWORD = 3  # Kπ, PACE (§4.4)
 
 DES_BLOCK = 8
 AES_BLOCK = 16
@@ -31,7 +31,7 @@ ZERO_IV_8 = bytes(DES_BLOCK)
 
 
 class KeyAlgorithm(enum.Enum):
-    """Cipher a derived key is for (ICAO 9303-11 §9.7.1, Table of KDF outputs)."""
+    """Cipher a derived key is for (ICAO 9303-11 §9.7.1)."""
 
     TDES = "3DES"
     AES128 = "AES-128"
@@ -64,7 +64,7 @@ def adjust_des_parity(key: bytes) -> bytes:
     return bytes(out)
 
 
-# -- padding: ISO/IEC 9797-1 padding method 2 (ICAO 9303-11 §9.8.4) ----------
+# -- padding: ISO/IEC 9797-1 padding method 2 (ICAO 9303-11 §9.8) -------------
 
 
 def pad(data: bytes, block: int) -> bytes:

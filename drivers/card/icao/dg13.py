@@ -1,6 +1,6 @@
 """DG13 of Vietnamese CCCD / Căn cước cards: the holder's details in Vietnamese.
 
-DG13 is "optional details" in ICAO 9303-10 §4.7.13, left to the issuer.
+DG13 is "optional details" in ICAO 9303-10, its content left to the issuer.
 Vietnam stores one entry per field, each tagged with its field number
 (layout in DOMAIN.md, "DG13 layout"):
 

@@ -1,4 +1,4 @@
-"""DG2: the face image (ICAO 9303-10 §4.7.2, ISO/IEC 19794-5).
+"""DG2: the face image (ICAO 9303-10 DG2, ISO/IEC 19794-5).
 
     75                      DG2
       7F61                  biometric information group template
@@ -31,7 +31,7 @@ TAG_BIOMETRIC_DATA = 0x5F2E
 TAG_BIOMETRIC_DATA_ENCIPHERED = 0x7F2E
 
 FAC_FORMAT_ID = b"FAC\x00"
-# ISO/IEC 19794-5:2005 §5.4-5.8: 14-byte general header, 20-byte facial
+# ISO/IEC 19794-5:2005 record format: 14-byte general header, 20-byte facial
 # information, 8 bytes per feature point, 12-byte image information.
 GENERAL_HEADER = 14
 FACIAL_INFORMATION = 20

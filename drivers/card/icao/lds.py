@@ -1,6 +1,6 @@
 """Logical Data Structure: where things are on an eMRTD chip (ICAO 9303-10).
 
-File identifiers and data-group tags (ICAO 9303-10 §4.6, Table of LDS1
+File identifiers and data-group tags (ICAO 9303-10, the table of LDS1
 elementary files), EF.COM and DG1. Data groups 2 and 13 have modules of
 their own.
 """
@@ -14,10 +14,10 @@ from kiosk.errors import MalformedDataError
 from . import tlv
 from .mrz import Mrz, parse_mrz
 
-# ICAO 9303-10 §3.11 / 9303-11 §4.2: the LDS1 eMRTD application.
+# ICAO 9303-10 / 9303-11 §4.2: the LDS1 eMRTD application.
 EMRTD_AID = bytes.fromhex("A0000002471001")
 
-# ICAO 9303-10 §4.6: EF identifiers under the eMRTD application (and
+# ICAO 9303-10: EF identifiers under the eMRTD application (and
 # EF.CardAccess in the master file). The short EF identifier (SFI) is the
 # low byte: DG n has SFI n.
 FID_EF_CARD_ACCESS = 0x011C
@@ -46,7 +46,7 @@ TAG_LDS_VERSION = 0x5F01
 TAG_UNICODE_VERSION = 0x5F36
 TAG_TAG_LIST = 0x5C
 
-# Data group number -> tag of its EF (ICAO 9303-10 §4.6.1, EF.COM tag list).
+# Data group number -> tag of its EF (ICAO 9303-10, EF.COM tag list).
 DG_TAGS = {
     1: 0x61, 2: 0x75, 3: 0x63, 4: 0x76, 5: 0x65, 6: 0x66, 7: 0x67, 8: 0x68,
     9: 0x69, 10: 0x6A, 11: 0x6B, 12: 0x6C, 13: 0x6D, 14: 0x6E, 15: 0x6F, 16: 0x70,
@@ -70,7 +70,7 @@ class EfCom:
 
 
 def parse_ef_com(data: bytes) -> EfCom:
-    """EF.COM: LDS version, Unicode version, tag list (ICAO 9303-10 §4.6.1)."""
+    """EF.COM: LDS version, Unicode version, tag list (ICAO 9303-10)."""
     com = tlv.parse_single(data, TAG_EF_COM)
     version = com.find(TAG_LDS_VERSION)
     unicode_version = com.find(TAG_UNICODE_VERSION)
@@ -82,7 +82,7 @@ def parse_ef_com(data: bytes) -> EfCom:
 
 
 def parse_dg1(data: bytes) -> Mrz:
-    """DG1: '61' { '5F1F' MRZ } (ICAO 9303-10 §4.7.1)."""
+    """DG1: '61' { '5F1F' MRZ } (ICAO 9303-10, DG1)."""
     dg1 = tlv.parse_single(data, TAG_DG1)
     raw = dg1.require(TAG_MRZ).value
     try:

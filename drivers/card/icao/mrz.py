@@ -195,7 +195,7 @@ def _parse_td1(mrz: str) -> Mrz:
     l1, l2, l3 = mrz[:30], mrz[30:60], mrz[60:90]
     number, number_cd, optional = l1[5:14], l1[14], l1[15:30]
     if number_cd == FILLER and optional[:1] not in ("", FILLER):
-        # ICAO 9303-5 §4.2.2 note j: a document number longer than 9
+        # ICAO 9303-5 (TD1 MRZ): a document number longer than 9
         # characters continues in the optional data; its check digit is the
         # last character of that continuation, followed by '<'.
         extension = optional.split(FILLER, 1)[0]

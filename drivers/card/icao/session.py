@@ -56,7 +56,7 @@ MIN_READ_SIZE = 0x20  # fits a 64-byte reader frame once wrapped (3DES and AES)
 MAX_READ_RETRIES = 4  # per file: enough to halve 0xE7 down to MIN_READ_SIZE
 MAX_FILE_SIZE = 1 << 20  # 1 MiB: no EF on an ID card comes near it
 MAX_EVEN_OFFSET = 0x7FFF  # READ BINARY B0 carries a 15-bit offset in P1-P2
-TAG_OFFSET = 0x54  # READ BINARY B1: offset data object (ISO/IEC 7816-4 §11.2.3)
+TAG_OFFSET = 0x54  # READ BINARY B1: offset data object (ISO/IEC 7816-4)
 TAG_DISCRETIONARY = 0x53  # READ BINARY B1: data come back in DO'53'
 
 # Answers to a READ BINARY that mean "that chunk was too big for this card
@@ -201,7 +201,7 @@ class ChipSession:
         if offset <= MAX_EVEN_OFFSET:
             command = CommandApdu(0x00, INS_READ_BINARY, offset >> 8, offset & 0xFF, ne=length, force_extended=extended)
         else:
-            # ISO/IEC 7816-4 §11.2.3: odd INS B1 carries the offset in DO'54'
+            # ISO/IEC 7816-4 READ BINARY, odd INS B1: the offset is in DO'54'
             # for EFs larger than 32 KiB; the data come back in DO'53'.
             command = CommandApdu(
                 0x00,

@@ -10,9 +10,12 @@ After BAC or PACE every command and response is protected:
 
 The send sequence counter (SSC) is incremented before each command and
 before each response is checked (§9.8.6.3 / §9.8.7.3). This module counts
-the SSC for unprotected error responses too: a chip that answers an error
-without secure messaging has still advanced its own counter (that is how
-the chip simulator and, as far as field reports go, CCCD chips behave).
+the SSC for unprotected error responses too, on the view that a chip which
+answers an error without secure messaging has still advanced its own
+counter. The chip simulator does so and open-source readers (e.g.
+NFCPassportReader) count the same way; no CCCD trace has confirmed it yet,
+and a wrong guess would only show after a file error, as a MAC failure that
+the session layer answers by authenticating again.
 
 The cipher is pluggable: 3DES for BAC (§9.8.6), AES for PACE (§9.8.7).
 """
@@ -187,7 +190,7 @@ class SecureMessaging:
         )
 
     def unprotect(self, raw: bytes) -> ResponseApdu:
-        """Check and decrypt a response (ICAO 9303-11 §9.8.5, Appendix D.4).
+        """Check and decrypt a response (ICAO 9303-11 §9.8, Appendix D.4).
 
         Raises SecureMessagingError when the MAC is wrong or missing, when
         the chip reports an SM error (6987/6988), or the objects are
@@ -241,7 +244,7 @@ class SecureMessaging:
         if not hmac.compare_digest(mac, expected):
             raise SecureMessagingError("response MAC does not verify")
         if status is None:
-            # ICAO 9303-11 §9.8.5: DO'99' is mandatory in a protected response.
+            # ICAO 9303-11 §9.8: DO'99' is mandatory in a protected response.
             raise SecureMessagingError("protected response without DO'99' (status word)")
         if status != response.sw:
             raise SecureMessagingError("status word in DO'99' differs from the response trailer")

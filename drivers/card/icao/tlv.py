@@ -1,7 +1,7 @@
 """BER-TLV, the encoding of every ICAO 9303 data structure.
 
-ICAO 9303-10 §4.6 (LDS1 data groups) and ICAO 9303-11 §9.8 (secure
-messaging data objects) both use the BER-TLV rules of ISO/IEC 7816-4 §5.2
+ICAO 9303-10 (LDS1 data groups) and ICAO 9303-11 §9.8 (secure
+messaging data objects) both use the BER-TLV rules of ISO/IEC 7816-4
 (after ISO/IEC 8825-1): tags of one or more bytes, definite lengths in short
 or long form.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kiosk.errors import MalformedDataError
 
-# ISO/IEC 7816-4 §5.2.2.1: '00' and 'FF' are not valid first tag bytes (they
+# ISO/IEC 7816-4 (BER-TLV): '00' and 'FF' are not valid first tag bytes (they
 # are used as padding between objects); we never expect padding in ICAO data.
 _INVALID_FIRST_TAG_BYTES = (0x00, 0xFF)
 MAX_TAG_BYTES = 4  # ISO/IEC 7816-4 uses up to three; one spare
