@@ -239,7 +239,8 @@ class CheckInDesk:
 
     def _keys_for(self, qr: CccdQr) -> list[ChipAccessKey]:
         keys: list[ChipAccessKey] = [CanKey(cccd.can(qr.id_number))]
-        keys += cccd.mrz_keys_for(qr.id_number, qr.date_of_birth, qr.date_of_issue)
+        # With today's date the law rule orders keys: still valid first.
+        keys += cccd.mrz_keys_for(qr.id_number, qr.date_of_birth, qr.date_of_issue, today=self._clock.now().date())
         return keys
 
     def _read_chip(self, qr: CccdQr) -> None:

@@ -23,14 +23,16 @@ trap cleanup EXIT INT TERM
 
 # --- pcscd + vpcd -------------------------------------------------------------
 if command -v pcscd >/dev/null 2>&1 && [ -e /etc/reader.conf.d/vpcd ]; then
-    if ! pgrep -x pcscd >/dev/null 2>&1; then
+    # A live pcscd (a zombie left by an earlier run does not count).
+    pcscd_alive() { ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z'; }
+    if ! pcscd_alive; then
         # --foreground so we own the process and can stop it; the vpcd reader
         # from /etc/reader.conf.d/vpcd listens on 127.0.0.1:35963 for our chip.
         pcscd --foreground >/tmp/kiosk-test-pcscd.log 2>&1 &
         started_pcscd=$!
         sleep 1
     fi
-    if pgrep -x pcscd >/dev/null 2>&1; then
+    if pcscd_alive; then
         export KIOSK_TEST_PCSCD=1
     fi
 else

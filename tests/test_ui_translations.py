@@ -84,6 +84,7 @@ def test_placeholders_survive_translation() -> None:
 
 def test_switching_installs_and_removes_the_translator(qapp) -> None:
     switch = LanguageSwitch.shared()
+    assert LanguageSwitch.shared() is switch  # one translator per application
     assert switch.available() == (VIETNAMESE, ENGLISH)
     try:
         switch.set_language(ENGLISH)

@@ -181,6 +181,9 @@ QLabel[role="title"] {{ font-size: {m.title_pt}pt; font-weight: bold; }}
 QLabel[role="lead"] {{ font-size: {m.lead_pt}pt; }}
 QLabel[role="muted"] {{ color: {p.text_muted}; }}
 QLabel[role="bold"] {{ font-weight: bold; }}
+QLabel[role="moreBelow"] {{
+    color: {p.text_muted}; background: {p.surface}; border-top: 2px solid {p.text_muted}; padding: 6px;
+}}
 QLabel[role="name"], QLabel[role="strong"] {{ font-size: {m.lead_pt}pt; font-weight: bold; }}
 QLabel[role="field"] {{ color: {p.text_muted}; }}
 QLabel[role="number"] {{

@@ -227,10 +227,8 @@ class NoticeBar(QWidget):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
-        self._showing = False
 
     def show_failure(self, seconds: float = 8.0) -> None:
-        self._showing = True
         self.retranslate()
         self.show()
         self._timer.start(int(seconds * 1000))

@@ -53,9 +53,10 @@ log = logging.getLogger(__name__)
 #: the ticket is only fed; configure a profile explicitly for a 58 mm cutter).
 PROFILE_FOR_WIDTH: dict[int, str] = {WIDTH_80MM: "TM-T20II", WIDTH_58MM: "POS-5890"}
 
-#: Tallest GS v 0 block sent at once. Older Epson firmware accepts at most
-#: 2303 rows per command and some clones far fewer; python-escpos splits
-#: taller images into blocks of this many rows, printed back to back.
+#: Tallest GS v 0 block sent at once. The rows one command may carry are
+#: model-dependent (the ESC/POS reference lists different maxima per model,
+#: and clones are stricter still), so python-escpos's conservative default
+#: is kept: taller images go as blocks of this many rows, printed back to back.
 RASTER_FRAGMENT_ROWS = 960
 
 # DLE EOT n (python-escpos names n=1 and n=4 RT_STATUS_ONLINE / RT_STATUS_PAPER).

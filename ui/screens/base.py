@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -69,10 +69,15 @@ class Screen(QWidget):
         root.addWidget(self.scroll, 1)
 
         # When the body does scroll (a long department list, large text), say
-        # so in words: a scroll bar alone is easy to miss.
-        self.more_below = label("muted", align=Qt.AlignmentFlag.AlignCenter)
+        # so in words: a scroll bar alone is easy to miss. The note floats
+        # over the bottom of the body rather than taking a row of its own,
+        # or showing it could itself make the body scroll.
+        self.more_below = label("moreBelow", align=Qt.AlignmentFlag.AlignCenter)
+        self.more_below.setParent(self.scroll)
+        self.more_below.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.more_below.hide()
-        root.addWidget(self.more_below)
+        # The viewport narrows when the scroll bar appears: follow it.
+        self.scroll.viewport().installEventFilter(self)
         bar = self.scroll.verticalScrollBar()
         bar.rangeChanged.connect(lambda *_: self._update_more_below())
         bar.valueChanged.connect(lambda *_: self._update_more_below())
@@ -145,7 +150,23 @@ class Screen(QWidget):
 
     def _update_more_below(self) -> None:
         bar = self.scroll.verticalScrollBar()
-        self.more_below.setVisible(bar.maximum() > 0 and bar.value() < bar.maximum())
+        visible = bar.maximum() > 0 and bar.value() < bar.maximum()
+        if visible:
+            viewport = self.scroll.viewport()
+            width = viewport.width()
+            # A word-wrapped label's size hint assumes some default width;
+            # ask for the height at the width it will really have.
+            height = self.more_below.heightForWidth(width)
+            if height <= 0:
+                height = self.more_below.sizeHint().height()
+            self.more_below.setGeometry(0, viewport.height() - height, width, height)
+            self.more_below.raise_()
+        self.more_below.setVisible(visible)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._update_more_below()
+        return super().eventFilter(obj, event)
 
     def _retranslate_all(self) -> None:
         self.more_below.setText(translate("Screen", "Còn nữa ở bên dưới: kéo màn hình lên để xem thêm."))

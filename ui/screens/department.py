@@ -9,7 +9,6 @@ this screen, because that is what the patient just saw.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from kiosk.domain import Department, ReferenceData, Service
