@@ -213,16 +213,28 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
     # -- printer -------------------------------------------------------------------
     from drivers.printer.raster import TicketRasterizer
 
-    renderer = TicketRasterizer(width_dots=config["printer.width_dots"], dpi=config["printer.dpi"])
+    renderer = TicketRasterizer(config["printer.width_dots"], config["printer.dpi"])
     if config["printer.backend"] == "escpos":
-        from drivers.printer.escpos_printer import EscposTicketPrinter
+        from drivers.printer.escpos_printer import EscposTicketPrinter, connection_from_config
 
-        printer: Any = EscposTicketPrinter.from_config(config, renderer)
+        kind = config["printer.connection"]
+        connection = connection_from_config(
+            {
+                "kind": kind,
+                "host": config["printer.host"],
+                "port": config["printer.port"],
+                "vendor_id": config["printer.usb_vendor"] or None,
+                "product_id": config["printer.usb_product"] or None,
+                "device": config["printer.serial_device"],
+                "baudrate": config["printer.baudrate"],
+            }
+        )
+        printer: Any = EscposTicketPrinter(connection, width_dots=renderer.width_dots, rasterizer=renderer)
     else:
         from drivers.printer.file_printer import FileTicketPrinter
 
         folder = ticket_folder or Path(config["printer.folder"] or data_dir / "tickets")
-        printer = FileTicketPrinter(folder, renderer)
+        printer = FileTicketPrinter(folder, width_dots=renderer.width_dots, rasterizer=renderer)
 
     flow = CheckInFlow(idle_timeout=config["kiosk.idle_timeout_seconds"])
     logo = config["kiosk.logo"] or str(ASSETS / "logo.png")
