@@ -150,8 +150,8 @@ class Department:
     code: str
     name_vi: str
     name_en: str
-    room: str
-    floor: str
+    room: str  # bare, "101": screens and tickets add the word ("Phòng 101")
+    floor: str  # bare, "1"
     queue_prefix: str  # letter printed before the number, e.g. "A" -> "A-012"
 
 

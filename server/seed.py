@@ -32,16 +32,16 @@ CONSULTATION_INSURED_PRICE = 42_100
 
 # code, name_vi, name_en, room, floor, prefix, capacity/day, minutes/patient
 DEPARTMENTS: tuple[tuple[str, str, str, str, str, str, int, int], ...] = (
-    ("NOI", "Khám Nội tổng quát", "General internal medicine", "P.101", "Tầng 1", "A", 240, 6),
-    ("NHI", "Khám Nhi", "Paediatrics", "P.104", "Tầng 1", "B", 180, 8),
-    ("TMH", "Tai Mũi Họng", "Ear, nose and throat", "P.201", "Tầng 2", "C", 120, 8),
-    ("RHM", "Răng Hàm Mặt", "Dentistry and oral surgery", "P.205", "Tầng 2", "D", 80, 15),
-    ("MAT", "Mắt", "Ophthalmology", "P.208", "Tầng 2", "E", 120, 10),
-    ("SAN", "Sản phụ khoa", "Obstetrics and gynaecology", "P.301", "Tầng 3", "G", 90, 12),
-    ("DALIEU", "Da liễu", "Dermatology", "P.305", "Tầng 3", "H", 90, 10),
-    ("TIMMACH", "Tim mạch", "Cardiology", "P.110", "Tầng 1", "K", 100, 10),
-    ("NOITIET", "Nội tiết - Đái tháo đường", "Endocrinology and diabetes", "P.112", "Tầng 1", "L", 100, 8),
-    ("CXK", "Cơ xương khớp", "Musculoskeletal (rheumatology)", "P.310", "Tầng 3", "M", 90, 10),
+    ("NOI", "Khám Nội tổng quát", "General internal medicine", "101", "1", "A", 240, 6),
+    ("NHI", "Khám Nhi", "Paediatrics", "104", "1", "B", 180, 8),
+    ("TMH", "Tai Mũi Họng", "Ear, nose and throat", "201", "2", "C", 120, 8),
+    ("RHM", "Răng Hàm Mặt", "Dentistry and oral surgery", "205", "2", "D", 80, 15),
+    ("MAT", "Mắt", "Ophthalmology", "208", "2", "E", 120, 10),
+    ("SAN", "Sản phụ khoa", "Obstetrics and gynaecology", "301", "3", "G", 90, 12),
+    ("DALIEU", "Da liễu", "Dermatology", "305", "3", "H", 90, 10),
+    ("TIMMACH", "Tim mạch", "Cardiology", "110", "1", "K", 100, 10),
+    ("NOITIET", "Nội tiết - Đái tháo đường", "Endocrinology and diabetes", "112", "1", "L", 100, 8),
+    ("CXK", "Cơ xương khớp", "Musculoskeletal (rheumatology)", "310", "3", "M", 90, 10),
 )
 
 # Outpatient hours of a public hospital on a weekday.

@@ -45,13 +45,13 @@ _MINUTES_PER_PATIENT = 8
 _CONSULTATION = 42_100
 DEFAULT_REFERENCE = ReferenceData(
     departments=(
-        Department("NOI", "Khám Nội tổng quát", "General internal medicine", "P.101", "Tầng 1", "A"),
-        Department("NHI", "Khám Nhi", "Paediatrics", "P.104", "Tầng 1", "B"),
-        Department("TMH", "Tai Mũi Họng", "Ear, nose and throat", "P.201", "Tầng 2", "C"),
-        Department("RHM", "Răng Hàm Mặt", "Dentistry and oral surgery", "P.205", "Tầng 2", "D"),
-        Department("MAT", "Mắt", "Ophthalmology", "P.208", "Tầng 2", "E"),
-        Department("SAN", "Sản phụ khoa", "Obstetrics and gynaecology", "P.301", "Tầng 3", "G"),
-        Department("DALIEU", "Da liễu", "Dermatology", "P.305", "Tầng 3", "H"),
+        Department("NOI", "Khám Nội tổng quát", "General internal medicine", "101", "1", "A"),
+        Department("NHI", "Khám Nhi", "Paediatrics", "104", "1", "B"),
+        Department("TMH", "Tai Mũi Họng", "Ear, nose and throat", "201", "2", "C"),
+        Department("RHM", "Răng Hàm Mặt", "Dentistry and oral surgery", "205", "2", "D"),
+        Department("MAT", "Mắt", "Ophthalmology", "208", "2", "E"),
+        Department("SAN", "Sản phụ khoa", "Obstetrics and gynaecology", "301", "3", "G"),
+        Department("DALIEU", "Da liễu", "Dermatology", "305", "3", "H"),
     ),
     services=(
         Service("KB.NOI", "NOI", "Khám Nội tổng quát", "General internal medicine consultation", _CONSULTATION, _CONSULTATION),

@@ -126,7 +126,12 @@ def ensure_qt_gui_application() -> QGuiApplication:
         and not os.environ.get("WAYLAND_DISPLAY")
     ):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    _app_ref = QGuiApplication([sys.argv[0] if sys.argv and sys.argv[0] else "kiosk"])
+    # A QApplication (a QGuiApplication that also allows widgets): if the
+    # same process later opens a window — the kiosk, a test — Qt aborts when
+    # the application object it finds cannot host widgets.
+    from PySide6.QtWidgets import QApplication
+
+    _app_ref = QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "kiosk"])
     return _app_ref
 
 
