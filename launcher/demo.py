@@ -1,0 +1,255 @@
+"""`kiosk demo`: the whole kiosk on simulated devices with an in-process hub.
+
+With a display it opens the kiosk full screen plus a small simulator panel
+(keys 1–4 tap a sample citizen's card, 0 lifts it). Without one (CI, an SSH
+session) it checks in every sample citizen through the real screens on
+Qt's offscreen platform, saves a screenshot of every screen it passes and
+every printed ticket into the output folder, and exits 0 when every citizen
+got a ticket.
+
+The state (hub database, outbox, keys) lives in a fresh temporary folder, so
+every demo starts from an empty day; the output folder keeps only what a
+person wants to look at.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.config import load_config
+from kiosk.flow import FlowState, Step
+from launcher.app import headless, qt_application
+
+log = logging.getLogger(__name__)
+
+# Which visit each sample citizen asks for in the scripted run, so the
+# screenshots show each kind of visit and several departments.
+_SCRIPT = {
+    1: ("visit-new", 0),
+    2: ("visit-re_exam", 1),
+    3: ("visit-new", 2),
+    4: ("visit-referral", 3),
+}
+
+
+def demo_config(state_dir: Path, output: Path):
+    return load_config(
+        None,
+        environ={
+            "KIOSK_KIOSK_DATA_DIR": str(state_dir),
+            "KIOSK_PRINTER_FOLDER": str(output / "tickets"),
+            "KIOSK_KIOSK_FULLSCREEN": "true",
+        },
+    )
+
+
+@dataclass
+class ScriptedCheckIn:
+    """Drives the real kiosk window the way a patient would: by clicking its
+    buttons, and by tapping cards on the simulated reader.
+
+    Every wait is bounded; a step that does not come is an error with the
+    step's name, never a hang.
+    """
+
+    app: object
+    window: object
+    kiosk: object
+    screens_dir: Path
+    timeout: float = 30.0
+    shots: list[Path] = field(default_factory=list)
+    _label: str = "start"
+    _last_step: Step | None = None
+
+    def __post_init__(self) -> None:
+        self.screens_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- waiting and looking -------------------------------------------------------
+
+    def pump(self, seconds: float = 0.05) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.processEvents()
+            time.sleep(0.005)
+
+    def wait_until(self, predicate: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            self.app.processEvents()
+            if predicate():
+                self.pump(0.1)  # let the screen render what it just received
+                return
+            time.sleep(0.01)
+        raise TimeoutError(f"demo: waited {self.timeout:.0f} s for {what}")
+
+    def state(self) -> FlowState:
+        return self.kiosk.flow.state
+
+    def wait_step(self, step: Step, *, idle_work: bool = True) -> None:
+        def ready() -> bool:
+            s = self.state()
+            shown = self.window.current_screen() is self.window.screens[step]
+            return s.step is step and shown and not (idle_work and s.busy)
+
+        self.wait_until(ready, f"the {step.value} screen")
+
+    def shoot(self, name: str) -> Path:
+        path = self.screens_dir / f"{len(self.shots) + 1:02d}-{self._label}-{name}.png"
+        self.window.grab().save(str(path))
+        self.shots.append(path)
+        return path
+
+    def click(self, object_name: str) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QAbstractButton
+
+        screen = self.window.current_screen()
+        button = screen.findChild(QAbstractButton, object_name)
+        if button is None or not button.isVisible():
+            raise LookupError(f"demo: no visible button {object_name!r} on {type(screen).__name__}")
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    def click_attr(self, attr: str) -> None:
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
+
+        button = getattr(self.window.current_screen(), attr)
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    def first_tile(self, prefix: str, index: int = 0) -> str:
+        from PySide6.QtWidgets import QAbstractButton
+
+        names = [
+            b.objectName()
+            for b in self.window.current_screen().findChildren(QAbstractButton)
+            if b.objectName().startswith(prefix) and b.isVisible()
+        ]
+        if not names:
+            raise LookupError(f"demo: no {prefix}* tiles on screen")
+        return names[index % len(names)]
+
+    # -- the script ------------------------------------------------------------------
+
+    def welcome_and_identify(self) -> None:
+        self._label = "welcome"
+        self.wait_step(Step.IDLE)
+        self.shoot("idle")
+        self.click_attr("start")
+        self.wait_step(Step.IDENTIFY)
+        self.shoot("identify")
+        self.click_attr("back")
+        self.wait_step(Step.IDLE)
+
+    def check_in(self, slot: int) -> str:
+        visit, department_index = _SCRIPT.get(slot, ("visit-new", slot))
+        self._label = f"citizen{slot}"
+        self.wait_step(Step.IDLE)
+        self.kiosk.simulator.tap(slot)
+        self.wait_step(Step.IDENTITY_CHECK)
+        self.shoot("identity_check")
+        self.click_attr("yes")
+        self.wait_step(Step.INSURANCE)
+        self.shoot("insurance")
+        self.click_attr("next")
+        self.wait_step(Step.VISIT_TYPE)
+        self.shoot("visit_type")
+        self.click(visit)
+        self.wait_step(Step.DEPARTMENT)
+        self.shoot("department")
+        self.click(self.first_tile("department-", department_index))
+        self.wait_until(
+            lambda: self.state().step is Step.CONFIRM or self.state().session.department is not None,
+            "a department choice",
+        )
+        if self.state().step is Step.DEPARTMENT:
+            self.pump(0.1)
+            self.shoot("service")
+            self.click(self.first_tile("service-"))
+        self.wait_step(Step.CONFIRM)
+        self.shoot("confirm")
+        self.click("confirm")
+        self.wait_until(lambda: self.state().step in (Step.PRINTING, Step.DONE), "printing")
+        if self.state().step is Step.PRINTING:
+            self.shoot("printing")
+        self.wait_step(Step.DONE)
+        self.shoot("done")
+        number = self.state().session.ticket.display_number
+        self.kiosk.simulator.lift()
+        self.click("finish")
+        self.wait_step(Step.IDLE)
+        return number
+
+    def unknown_qr(self) -> None:
+        self._label = "unknown-qr"
+        self.wait_step(Step.IDLE)
+        self.kiosk.simulator.show_qr("https://example.com/khuyen-mai")
+        self.wait_step(Step.ERROR)
+        self.shoot("error")
+        self.kiosk.simulator.lift()
+        self.click_attr("home")
+        self.wait_step(Step.IDLE)
+
+
+def run_demo(output: Path, *, scripted: bool = False) -> int:
+    from launcher.wiring import build_kiosk
+    from ui.runner import DeskRunner
+    from ui.simulator_panel import SimulatorPanel
+    from ui.window import KioskOptions, KioskWindow
+
+    scripted = scripted or headless()
+    output = output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    state_dir = Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    app = qt_application()
+    kiosk = build_kiosk(demo_config(state_dir, output))
+    kiosk.start()
+    runner = DeskRunner(kiosk.desk, kiosk.flow, kiosk.sync)
+    hospital = kiosk.config["kiosk.hospital_name"]
+    try:
+        if scripted:
+            window = KioskWindow(runner, KioskOptions(hospital_name=hospital))
+            window.resize(1280, 800)
+            window.show()
+            return _scripted(app, window, kiosk, output)
+        window = KioskWindow(
+            runner, KioskOptions(hospital_name=hospital, fullscreen=True, hide_cursor=False, block_shortcuts=False)
+        )
+        window.show_kiosk()
+        panel = SimulatorPanel(kiosk.simulator.buttons(), kiosk.simulator.lift, shortcut_host=window)
+        panel.show()
+        print(f"Kiosk demo running. Hub: {kiosk.embedded_hub.url}  Tickets: {output / 'tickets'}")
+        print("Keys 1-4 tap a sample citizen's card, 0 lifts it. Close the window (Ctrl+Q) to stop.")
+        return app.exec()
+    finally:
+        window.request_exit()
+        runner.shutdown(5)
+        kiosk.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _scripted(app, window, kiosk, output: Path) -> int:  # noqa: ANN001
+    script = ScriptedCheckIn(app, window, kiosk, output / "screens")
+    script.wait_until(lambda: kiosk.flow.state.reference is not None, "reference data from the hub")
+    script.welcome_and_identify()
+    numbers = {}
+    for citizen in kiosk.simulator.citizens:
+        slot = citizen["slot"]
+        numbers[slot] = script.check_in(slot)
+        print(f"citizen {slot}: ticket {numbers[slot]}")
+    script.unknown_qr()
+    tickets = sorted((output / "tickets").glob("*.png"))
+    # Put the ticket images beside the screenshots, as the demo promises.
+    for ticket in tickets:
+        shutil.copy2(ticket, output / f"ticket-{ticket.name}")
+    print(f"{len(script.shots)} screenshots in {output / 'screens'}, {len(tickets)} tickets in {output / 'tickets'}")
+    if len(numbers) != len(kiosk.simulator.citizens) or len(tickets) < len(numbers):
+        print("demo: not every citizen got a ticket")
+        return 1
+    return 0
