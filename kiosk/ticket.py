@@ -77,6 +77,15 @@ def format_vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đ"
 
 
+def _wait_text(minutes: int) -> str:
+    # "~0 phút" reads as a mistake; an estimate this rough is better said
+    # as a bound. The non-breaking space keeps "phút" with its number on
+    # narrow (58 mm) paper.
+    if minutes < 5:
+        return "dưới 5\u00a0phút"
+    return f"khoảng {minutes}\u00a0phút"
+
+
 def ticket_layout(
     ticket: QueueTicket,
     hospital_name: str,
@@ -114,7 +123,7 @@ def ticket_layout(
             TextBlock(f"Cần thanh toán / To pay: {format_vnd(ticket.amount_due)}", TextSize.NORMAL, bold=True)
         )
     if ticket.estimated_wait_minutes is not None:
-        blocks.append(TextBlock(f"Thời gian chờ dự kiến: ~{ticket.estimated_wait_minutes} phút", TextSize.NORMAL))
+        blocks.append(TextBlock(f"Thời gian chờ: {_wait_text(ticket.estimated_wait_minutes)}", TextSize.NORMAL))
     blocks += [
         RuleBlock(),
         TextBlock(
