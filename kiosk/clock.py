@@ -17,6 +17,24 @@ class SystemClock:
         return time.monotonic()
 
 
+class OffsetClock:
+    """Real time, shifted to start at a chosen moment (the simulated clock
+    backend): a demo or a rehearsal can run "tomorrow at 07:30" while
+    timeouts still elapse as on the wall clock."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=VIETNAM_TZ)
+        self._origin = start
+        self._mono_origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._origin + timedelta(seconds=time.monotonic() - self._mono_origin)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
 class ManualClock:
     """A clock that only moves when told to (simulated backend)."""
 

@@ -17,6 +17,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,16 @@ def https_or_local(value: Any) -> str | None:
     return "must be an https:// URL (plain http is allowed only to 127.0.0.1)"
 
 
+def iso_datetime(value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return "must be an ISO 8601 date and time"
+    return None
+
+
 @dataclass(frozen=True)
 class Key:
     type: type
@@ -76,6 +87,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "idle_timeout_seconds": Key(float, 60.0, in_range(10, 600), "inactivity before the privacy wipe"),
         "data_dir": Key(str, "", None, "outbox, keys and logs; empty: the user data directory"),
         "fullscreen": Key(bool, True, None, "kiosk lockdown: full screen, no frame"),
+        "clock": Key(str, "system", one_of("system", "simulated"), "simulated: time starts at simulated_start"),
+        "simulated_start": Key(str, "", iso_datetime, "simulated clock start, e.g. 2026-11-23T07:30:00+07:00"),
     },
     "card": {
         "backend": Key(str, "simulated", one_of("simulated", "pcsc"), "card reader backend"),
@@ -102,7 +115,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "baudrate": Key(int, 38400, in_range(1200, 921600), "ESC/POS serial speed"),
     },
     "hub": {
-        "backend": Key(str, "embedded", one_of("embedded", "http"), "embedded: run a hub in-process on SQLite"),
+        "backend": Key(
+            str,
+            "embedded",
+            one_of("embedded", "http", "simulated"),
+            "embedded: a hub in-process on SQLite over HTTP; simulated: in memory, no HTTP",
+        ),
         "url": Key(str, "", https_or_local, "hub base URL for the http backend"),
         "kiosk_id": Key(str, "", None, "credential id issued by the hub admin"),
         "secret_file": Key(str, "", None, "file holding the kiosk secret (mode 0600)"),
@@ -194,6 +212,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
 
     if values["hub"]["backend"] == "http" and not values["hub"]["url"]:
         raise ConfigError("hub.url", "is required when hub.backend = \"http\"")
+    if values["kiosk"]["clock"] == "simulated" and not values["kiosk"]["simulated_start"]:
+        raise ConfigError("kiosk.simulated_start", 'is required when kiosk.clock = "simulated"')
     if values["printer"]["backend"] == "escpos":
         conn = values["printer"]["connection"]
         needed = {"network": "host", "usb": "usb_vendor", "serial": "serial_device"}[conn]

@@ -12,10 +12,11 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.clock import SystemClock
+from kiosk.clock import OffsetClock, SystemClock
 from kiosk.config import KioskConfig
 from kiosk.desk import CardWatcher, CheckInDesk, DeskSettings
 from kiosk.errors import ConfigError
@@ -142,13 +143,20 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
     data_dir = config.data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)  # personal data lives here
-    clock = SystemClock()
+    clock: Any = SystemClock()
+    if config["kiosk.clock"] == "simulated":
+        clock = OffsetClock(datetime.fromisoformat(config["kiosk.simulated_start"]))
 
     # -- hub ----------------------------------------------------------------
     from drivers.hub.http_client import HttpHubClient
 
     embedded = None
-    if config["hub.backend"] == "embedded":
+    hub: Any
+    if config["hub.backend"] == "simulated":
+        from drivers.hub.simulated import InMemoryHubClient
+
+        hub = InMemoryHubClient(hospital_code=config["kiosk.hospital_code"])
+    elif config["hub.backend"] == "embedded":
         from server.embedded import start_embedded_hub
 
         embedded = start_embedded_hub(data_dir / "hub.sqlite3")

@@ -148,3 +148,27 @@ def test_qr_without_the_chip_is_marked_not_verified(kiosk):
     identity = kiosk.flow.state.session.identity
     assert identity.verification.value == "not_verified"
     assert identity.citizen.full_name == citizen["full_name"]
+
+
+def test_fully_simulated_wiring_in_memory_hub_and_shifted_clock(tmp_path):
+    """Every seam on its simulated backend, chosen by configuration alone."""
+    ensure_qt_gui_application()
+    config = load_config(
+        None,
+        environ={
+            "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "data"),
+            "KIOSK_PRINTER_FOLDER": str(tmp_path / "tickets"),
+            "KIOSK_HUB_BACKEND": "simulated",
+            "KIOSK_KIOSK_CLOCK": "simulated",
+            "KIOSK_KIOSK_SIMULATED_START": "2027-01-04T07:30:00+07:00",
+        },
+    )
+    k = build_kiosk(config)
+    k.start()
+    try:
+        assert k.embedded_hub is None
+        _, _, ticket = check_in(k, 4)
+        assert ticket.issuer is NumberIssuer.HUB
+        assert ticket.issued_at.date().isoformat() == "2027-01-04"
+    finally:
+        k.stop()

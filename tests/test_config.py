@@ -70,3 +70,12 @@ def test_shipped_defaults_file_round_trips(tmp_path):
     config = load_config(write(tmp_path, text), environ={})
     assert config == load_config(None, environ={}).__class__(config.values, config.source)
     assert config["kiosk.hospital_name"] == load_config(None, environ={})["kiosk.hospital_name"]
+
+
+def test_simulated_clock_needs_a_valid_start(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, environ={"KIOSK_KIOSK_CLOCK": "simulated"})
+    assert info.value.key == "kiosk.simulated_start"
+    with pytest.raises(ConfigError) as info:
+        load_config(None, environ={"KIOSK_KIOSK_CLOCK": "simulated", "KIOSK_KIOSK_SIMULATED_START": "tomorrow"})
+    assert info.value.key == "kiosk.simulated_start"
