@@ -52,9 +52,9 @@ def _cmd_decode_qr(args: argparse.Namespace) -> int:
     status = 0
     for record in decode_files([Path(p) for p in args.images]):
         if args.json:
-            print(json.dumps(record, ensure_ascii=False))
+            print(json.dumps({k: v for k, v in record.items() if k != "error"}, ensure_ascii=False))
         else:
-            print(record.get("file"), record.get("kind") or "-", record.get("error") or "")
+            print(record["file"], record["kind"], record.get("reason", ""))
         if record.get("error"):
             status = 1
     return status

@@ -1,6 +1,7 @@
 """`kiosk decode-qr`: what the kiosk would make of the QR codes in image files.
 
-One record per image, with the issue-4 field names, so a technician can check
+One record per image (`kind` is none/invalid with a `reason` when nothing
+usable is found), with the field names other tools expect, so a technician can check
 a photographed card or a batch of test images from a shell.
 """
 
@@ -67,17 +68,17 @@ def decode_files(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
         try:
             payloads = decode_image_file(path)
         except OSError as exc:
-            record["error"] = f"cannot read image: {exc.strerror or exc}"
+            record.update(kind="none", reason=f"cannot read image: {exc.strerror or exc}", error=True)
             yield record
             continue
         if not payloads:
-            record["error"] = "no QR code found"
+            record.update(kind="none", reason="no QR code found", error=True)
             yield record
             continue
         try:
             record.update(describe(parse_qr(payloads[0])))
         except QrRejected as exc:
-            record["error"] = f"QR code not recognised: {exc.reason}"
+            record.update(kind="invalid", reason=exc.reason, error=True)
         if len(payloads) > 1:
             record["other_codes"] = len(payloads) - 1
         yield record
