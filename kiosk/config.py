@@ -69,6 +69,22 @@ def iso_datetime(value: Any) -> str | None:
     return None
 
 
+def _digits(count: int) -> Validator:
+    def check(value: Any) -> str | None:
+        if value and not (len(value) == count and value.isascii() and value.isdigit()):
+            return f"must be {count} digits"
+        return None
+
+    return check
+
+
+def _account(value: Any) -> str | None:
+    # EMVCo/NAPAS beneficiary account: 1-19 letters or digits (kiosk.qr.build_vietqr).
+    if value and not (len(value) <= 19 and value.isascii() and value.isalnum()):
+        return "must be 1-19 letters or digits"
+    return None
+
+
 @dataclass(frozen=True)
 class Key:
     type: type
@@ -102,7 +118,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "images": Key(str, "", None, "simulated camera: image file or folder to show"),
     },
     "printer": {
-        "backend": Key(str, "file", one_of("file", "escpos"), "ticket printer backend"),
+        "backend": Key(str, "file", one_of("file", "escpos", "system"), "ticket printer backend; system: a CUPS queue through Qt"),
+        "system_printer": Key(str, "", None, "system backend: the CUPS queue name; empty: the default printer"),
         "folder": Key(str, "", None, "file printer: where tickets go; empty: <data_dir>/tickets"),
         "width_dots": Key(int, 576, one_of(384, 576), "printable width: 576 for 80 mm, 384 for 58 mm"),
         "dpi": Key(int, 203, in_range(150, 600), "printer resolution"),
@@ -113,6 +130,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "usb_product": Key(str, "", None, "ESC/POS USB product id (hex)"),
         "serial_device": Key(str, "", None, "ESC/POS serial device"),
         "baudrate": Key(int, 38400, in_range(1200, 921600), "ESC/POS serial speed"),
+    },
+    "payment": {
+        "enabled": Key(bool, False, None, "show a VietQR for fees (screen and ticket); the hub confirms payment"),
+        "bank_bin": Key(str, "", _digits(6), "NAPAS BIN of the hospital's bank, 6 digits (e.g. 970415)"),
+        "account": Key(str, "", _account, "the hospital's account number at that bank"),
+        "account_name": Key(str, "", None, "account holder, shown beside the code"),
     },
     "hub": {
         "backend": Key(
@@ -219,6 +242,10 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         needed = {"network": "host", "usb": "usb_vendor", "serial": "serial_device"}[conn]
         if not values["printer"][needed]:
             raise ConfigError(f"printer.{needed}", f"is required for an ESC/POS {conn} printer")
+    if values["payment"]["enabled"]:
+        for key in ("bank_bin", "account"):
+            if not values["payment"][key]:
+                raise ConfigError(f"payment.{key}", "is required when payment.enabled = true")
     return KioskConfig(values, path)
 
 

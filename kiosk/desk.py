@@ -20,13 +20,15 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk import cccd
 from kiosk.domain import (
     HubReceipt,
     Identity,
     IdentitySource,
+    InsuranceCheck,
+    VisitPaper,
     NumberIssuer,
     QueueTicket,
     ReferenceData,
@@ -46,6 +48,7 @@ from kiosk.errors import (
     PrinterError,
     QrRejected,
     StorageError,
+    VneidRejected,
 )
 from kiosk.flow import CheckInFlow, ErrorInfo, FlowError, Step
 from kiosk.insurance import amount_due, unreachable, visit_category
@@ -62,6 +65,7 @@ from kiosk.ports import (
     TicketRenderer,
 )
 from kiosk.qr import BhytQr, CccdQr, HubCode, VietQr, VneidToken, parse_qr
+from kiosk.payment import PaymentLookup, PaymentRequest, PaymentSettings, payment_request
 from kiosk.ticket import TicketLayout, ticket_layout
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,8 @@ class DeskSettings:
     # How long the patient may wait for the hub to give the shared queue
     # number before the kiosk prints an offline one instead.
     register_timeout: float = 5.0
+    # VietQR for fee-paying patients ([payment] in the configuration).
+    payment: PaymentSettings | None = None
 
 
 def error_info(error: KioskError, retry_step: Step | None = None) -> ErrorInfo:
@@ -109,6 +115,8 @@ class CheckInDesk:
         self._clock = clock
         # The CCCD QR seen in this session, waiting for the chip it opens.
         self._pending_qr: CccdQr | None = None
+        # An appointment/referral slip's QR seen in this session.
+        self._pending_hub_code: HubCode | None = None
         self._card_on_reader = False
         # One chip conversation at a time: the card watcher and a QR arriving
         # may both want to read.
@@ -121,6 +129,7 @@ class CheckInDesk:
     def _forget_on_idle(self, state) -> None:  # noqa: ANN001 - FlowState
         if state.step is Step.IDLE:
             self._pending_qr = None
+            self._pending_hub_code = None
 
     def touch(self) -> None:
         self.flow.touch(self._clock.monotonic())
@@ -189,25 +198,13 @@ class CheckInDesk:
         elif isinstance(code, BhytQr):
             self._identified_by_bhyt(code)
         elif isinstance(code, VneidToken):
-            # The token must be resolved by the hub's verification service;
-            # until the hub offers it, say so rather than trust the code.
-            self.flow.fail(
-                ErrorInfo(
-                    "vneid_unavailable",
-                    "Chưa xác thực được mã VNeID. Vui lòng đặt thẻ CCCD lên đầu đọc.",
-                    "The VNeID code cannot be verified yet. Please place your ID card on the reader.",
-                    Step.IDENTIFY,
-                )
-            )
+            self._identified_by_vneid(code)
         elif isinstance(code, HubCode):
-            self.flow.fail(
-                ErrorInfo(
-                    "appointment_needs_id",
-                    "Vui lòng đặt thẻ CCCD lên đầu đọc trước, sau đó chọn Tái khám.",
-                    "Please place your ID card on the reader first, then choose Re-examination.",
-                    Step.IDENTIFY,
-                )
-            )
+            # An appointment or referral slip names a paper, not a person: keep
+            # it, identify the patient by card, and the hub answers the paper
+            # only if it is theirs (find_visit_paper after the insurance check).
+            self._pending_hub_code = code
+            self.flow.start("place_card")
         elif isinstance(code, VietQr):
             exc = QrRejected("payment QR, not an identity")
             self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
@@ -225,6 +222,37 @@ class CheckInDesk:
             verification=Verification.NOT_VERIFIED,
             verification_notes=("identity from the printed QR only; chip not read",),
         )
+        self.flow.identified(identity)
+
+    def _identified_by_vneid(self, code: VneidToken) -> None:
+        # Anyone can print a QR code that looks like a VNeID one, and its
+        # format is not public: only the hub's verification service may say
+        # whose it is. Nothing is read from the token here.
+        self.flow.identifying("vneid")
+        try:
+            identity = self._hub.verify_vneid(code.token)
+        except HubRejected as exc:  # VneidExpired, VneidRejected
+            log.info("VNeID code not verified: %s", exc.code)
+            self.flow.fail(error_info(exc, retry_step=Step.IDENTIFY))
+            return
+        except HubUnavailable as exc:
+            log.warning("VNeID code not verified: %s", exc.code)
+            self.flow.fail(
+                ErrorInfo(
+                    "vneid_unavailable",
+                    "Chưa xác thực được mã VNeID lúc này. Vui lòng đặt thẻ CCCD lên đầu đọc.",
+                    "The VNeID code cannot be verified right now. Please place your ID card on the reader.",
+                    Step.IDENTIFY,
+                )
+            )
+            return
+        if identity.source is not IdentitySource.VNEID:
+            # A hub client that answers anything else broke the port's
+            # promise; do not let a weaker identity pass as a verified one.
+            log.error("hub answered a VNeID check with a %s identity", identity.source.value)
+            self.flow.fail(error_info(VneidRejected("not a VNeID identity"), retry_step=Step.IDENTIFY))
+            return
+        self.touch()
         self.flow.identified(identity)
 
     def _identified_by_bhyt(self, code: BhytQr) -> None:
@@ -292,7 +320,28 @@ class CheckInDesk:
         except (HubUnavailable, HubRejected) as exc:
             log.warning("insurance not checked: %s", exc.code)
             check = unreachable()
+        # Still busy on the insurance step: the paper lookup is part of the
+        # same wait, so the patient sees one answer, not two.
+        self.flow.visit_paper_found(self._find_visit_paper(identity, check))
         self.flow.insurance_checked(check)
+
+    def _find_visit_paper(self, identity: Identity, check: InsuranceCheck) -> VisitPaper | None:
+        code = self._pending_hub_code
+        card = identity.insurance_card_code or check.card_code
+        try:
+            paper = self._hub.find_visit_paper(identity.citizen, card, code.id if code else None)
+            if paper is None and code is not None:
+                # The slip was not this patient's (or is used up): fall back
+                # to whatever the hub has for them by ID.
+                log.info("scanned %s code not open for this patient", code.kind.value)
+                paper = self._hub.find_visit_paper(identity.citizen, card)
+        except (HubUnavailable, HubRejected) as exc:
+            # The patient can still choose re-exam and type the paper number.
+            log.warning("appointment lookup failed: %s", exc.code)
+            return None
+        if paper is not None:
+            log.info("open %s paper found", paper.visit_type.value)
+        return paper
 
     def continue_from_insurance(self) -> None:
         self.touch()
@@ -300,7 +349,36 @@ class CheckInDesk:
 
     def choose_visit_type(self, visit_type: VisitType, paper_number: str | None = None) -> None:
         self.touch()
+        paper = self.flow.state.session.visit_paper
+        if paper is not None and paper.visit_type is visit_type and not (paper_number and paper_number.strip()):
+            # The hub has this patient's paper: nothing to type.
+            paper_number = paper.paper_number
         self.flow.choose_visit_type(visit_type, paper_number)
+
+    def use_visit_paper(self) -> None:
+        """One touch on "I have an appointment / a referral": visit type, paper
+        number, department and (where it is clear) service come from the
+        paper the hub recorded. The steps still happen in order; the patient
+        lands on the department step (or confirm) with the choices made and
+        can go back to change them."""
+        self.touch()
+        paper = self.flow.state.session.visit_paper
+        if paper is None:
+            raise FlowError("no appointment or referral to use")
+        self.flow.choose_visit_type(paper.visit_type, paper.paper_number)
+        reference = self.flow.state.reference
+        if reference is None or paper.department_code is None:
+            return
+        try:
+            department = reference.department(paper.department_code)
+        except KeyError:
+            log.info("paper's department not offered at this kiosk; patient chooses")
+            return
+        self.flow.choose_department(department)
+        services = reference.services_of(department.code)
+        chosen = [s for s in services if s.code == paper.service_code] or (list(services) if len(services) == 1 else [])
+        if chosen:
+            self.flow.choose_service(chosen[0])
 
     def choose_department(self, code: str) -> None:
         self.touch()
@@ -376,14 +454,15 @@ class CheckInDesk:
             self.flow.fail(error_info(exc))
             return
         ticket = self._ticket_for(registration, receipt)
-        layout = ticket_layout(ticket, self.settings.hospital_name, self.settings.logo_path)
+        payment = self._payment_for(ticket)
+        layout = ticket_layout(ticket, self.settings.hospital_name, self.settings.logo_path, payment)
         self.last_layout = layout
         try:
             preview = self._renderer.render_png(layout)
         except Exception:  # the preview is a courtesy; the number is what matters
             log.exception("ticket preview failed")
             preview = None
-        self.flow.ticket_issued(ticket, preview)
+        self.flow.ticket_issued(ticket, preview, payment)
         self._print(layout)
 
     def _ticket_for(self, registration: Registration, receipt: HubReceipt | None) -> QueueTicket:
@@ -427,6 +506,53 @@ class CheckInDesk:
                 service.insured_price,
             ),
         )
+
+    # -- VietQR payment -----------------------------------------------------------------------
+
+    def _payment_for(self, ticket: QueueTicket) -> PaymentRequest | None:
+        try:
+            payment = payment_request(ticket, self.settings.payment)
+        except ValueError as exc:
+            # A misconfigured account must not cost the patient the ticket:
+            # they pay at the cashier, as without VietQR.
+            log.error("VietQR not shown: %s", exc)
+            return None
+        draw = getattr(self._renderer, "render_qr_png", None)
+        if payment is not None and callable(draw):
+            try:
+                payment = replace(payment, qr_png=draw(payment.qr_payload))
+            except Exception:  # the ticket still carries the code
+                log.exception("VietQR image for the screen failed")
+        return payment
+
+    def payment_pending(self) -> bool:
+        """A VietQR is on screen and the hub has not confirmed it yet (cheap)."""
+        state = self.flow.state
+        payment = state.session.payment
+        return state.step is Step.DONE and payment is not None and not payment.paid
+
+    def refresh_payment(self) -> bool:
+        """Ask the hub whether the VietQR on screen has been paid; True when it has."""
+        state = self.flow.state
+        payment = state.session.payment
+        if state.step is not Step.DONE or payment is None or payment.paid:
+            return False
+        if not callable(getattr(self._hub, "payment_status", None)):
+            return False
+        hub: PaymentLookup = self._hub  # type: ignore[assignment]
+        try:
+            status = hub.payment_status(payment.registration_key)
+        except (HubUnavailable, HubRejected) as exc:
+            log.info("payment status not available: %s", exc.code)
+            return False
+        if not status.covers(payment.amount):
+            return False
+        try:
+            self.flow.payment_settled(payment.reference, status.paid_at)
+        except FlowError:
+            return False  # the patient left meanwhile: nothing to show
+        log.info("VietQR payment confirmed by the hub")
+        return True
 
     def _print(self, layout: TicketLayout) -> None:
         try:

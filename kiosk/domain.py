@@ -209,6 +209,24 @@ class Registration:
         return f"Registration(key={self.key!r}, department={self.department_code!r})"
 
 
+@dataclass(frozen=True)
+class VisitPaper:
+    """A re-exam appointment (XML14) or referral paper (XML13) recorded at the hub.
+
+    Found at check-in by the patient's ID (or the slip's VNKIOSK QR code), it
+    preselects the visit type, the paper number (GIAY_CHUYEN_TUYEN) and the
+    department, so a returning patient has less to choose.
+    """
+
+    reference: str  # the hub's id, printed in the slip's QR (VNKIOSK:APPT:<ref>)
+    visit_type: VisitType  # RE_EXAM for an appointment, REFERRAL for a referral
+    paper_number: str  # SO_GIAYHEN_KL, or GIAY_CHUYEN_TUYEN / SO_CHUYENTUYEN
+    department_code: str | None = None
+    service_code: str | None = None
+    appointment_date: date | None = None  # NGAY_HEN_KL
+    from_facility: str | None = None  # MA_NOI_DI (referrals)
+
+
 class NumberIssuer(enum.Enum):
     HUB = "hub"  # the shared queue, assigned atomically by the hub
     KIOSK = "kiosk"  # issued offline by this kiosk, kiosk-prefixed

@@ -138,6 +138,23 @@ class HubRejected(HubError):
         self.status = status
 
 
+class VneidRejected(HubRejected):
+    """The hub's VNeID verification service refused the code: not one it
+    issued, or it names nobody. Showing the same code again will not help."""
+
+    code = "vneid_rejected"
+    guidance_vi = "Không xác thực được mã VNeID. Vui lòng đặt thẻ CCCD lên đầu đọc hoặc đến quầy tiếp đón."
+    guidance_en = "The VNeID code could not be verified. Please place your ID card on the reader or go to the reception desk."
+
+
+class VneidExpired(VneidRejected):
+    """The VNeID code is older than its validity (about a minute)."""
+
+    code = "vneid_expired"
+    guidance_vi = "Mã VNeID đã hết hạn. Vui lòng mở lại mã QR trong ứng dụng VNeID rồi đưa vào camera."
+    guidance_en = "The VNeID code has expired. Please open a new QR code in the VNeID app and show it to the camera."
+
+
 # -- printer ------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ import enum
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from kiosk.domain import (
     Department,
@@ -31,8 +32,10 @@ from kiosk.domain import (
     QueueTicket,
     ReferenceData,
     Service,
+    VisitPaper,
     VisitType,
 )
+from kiosk.payment import PaymentRequest
 
 
 class Step(enum.Enum):
@@ -105,6 +108,10 @@ class Session:
     ticket: QueueTicket | None = None
     ticket_preview_png: bytes | None = field(default=None, repr=False)
     print_error: ErrorInfo | None = None  # printing failed; the number is on screen
+    payment: PaymentRequest | None = None  # the VietQR shown to a fee-paying patient
+    # An open re-exam appointment or referral the hub knows for this patient:
+    # the visit-type screen offers it as the one-touch choice.
+    visit_paper: VisitPaper | None = None
 
     def __repr__(self) -> str:
         return "Session(<redacted>)"
@@ -256,6 +263,12 @@ class CheckInFlow:
             state = self._require(Step.INSURANCE)
             self._go(Step.INSURANCE, replace(state.session, insurance=check))
 
+    def visit_paper_found(self, paper: VisitPaper | None) -> None:
+        """The hub's answer about an appointment or referral (None: none open)."""
+        with self._lock:
+            state = self._require(Step.INSURANCE)
+            self._go(Step.INSURANCE, replace(state.session, visit_paper=paper), busy=state.busy, progress=state.progress)
+
     def continue_from_insurance(self) -> None:
         with self._lock:
             state = self._require(Step.INSURANCE)
@@ -294,11 +307,13 @@ class CheckInFlow:
             self._require(Step.PRINTING)
             self._go(Step.PRINTING, busy=True, progress=progress)
 
-    def ticket_issued(self, ticket: QueueTicket, preview_png: bytes | None) -> None:
+    def ticket_issued(
+        self, ticket: QueueTicket, preview_png: bytes | None, payment: PaymentRequest | None = None
+    ) -> None:
         """The number exists (hub or offline): from here it must reach the patient."""
         with self._lock:
             state = self._require(Step.PRINTING)
-            session = replace(state.session, ticket=ticket, ticket_preview_png=preview_png)
+            session = replace(state.session, ticket=ticket, ticket_preview_png=preview_png, payment=payment)
             self._go(Step.PRINTING, session, busy=True, progress="print")
 
     def printed(self, print_error: ErrorInfo | None = None) -> None:
@@ -308,6 +323,18 @@ class CheckInFlow:
             if state.session.ticket is None:
                 raise FlowError("printed before a ticket was issued")
             self._go(Step.DONE, replace(state.session, print_error=print_error))
+
+    def payment_settled(self, reference: str, paid_at: datetime | None) -> None:
+        """The hub has received the VietQR transfer: the screen says "paid".
+
+        `reference` names the payment: an answer that arrives after the next
+        patient reached this step must not mark their fee paid."""
+        with self._lock:
+            state = self._require(Step.DONE)
+            payment = state.session.payment
+            if payment is None or payment.paid or payment.reference != reference:
+                return
+            self._go(Step.DONE, replace(state.session, payment=payment.settled(paid_at)))
 
     def back(self) -> None:
         with self._lock:

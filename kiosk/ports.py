@@ -16,10 +16,12 @@ from typing import Any, Protocol, runtime_checkable
 from kiosk.domain import (
     Citizen,
     HubReceipt,
+    Identity,
     InsuranceCheck,
     ReferenceData,
     Registration,
     Verification,
+    VisitPaper,
 )
 
 # -- card -------------------------------------------------------------------
@@ -167,6 +169,35 @@ class HubClient(Protocol):
         ...
 
     def ping(self) -> bool: ...
+
+    def verify_vneid(self, token: str) -> Identity:
+        """Resolve a VNeID app code through the hub's verification service.
+
+        The kiosk never reads the token itself (its format is not public and
+        anyone can print a QR code): only the hub's answer identifies the
+        patient, as an `Identity` with source VNEID. Raises `VneidExpired`,
+        `VneidRejected` (both `HubRejected`) or `HubUnavailable`."""
+        ...
+
+    def find_visit_paper(
+        self, citizen: Citizen, card_code: str | None, reference: str | None = None
+    ) -> VisitPaper | None:
+        """The patient's open re-exam appointment or referral, if the hub has
+        one. `reference` is the id from a scanned VNKIOSK:APPT/REF code; the
+        hub answers it only when it belongs to this patient."""
+        ...
+
+
+class ReferenceStore(Protocol):
+    """The kiosk's copy of the last reference data (`offline_cache`), so a
+    kiosk that starts while the hub is down still offers departments."""
+
+    def save(self, reference: ReferenceData) -> None: ...
+
+    def load(self) -> ReferenceData | None:
+        """The saved copy (its `fetched_at` says how old), or None if there
+        is none. Raises `StorageError` when the file is unreadable."""
+        ...
 
 
 # -- time -----------------------------------------------------------------------

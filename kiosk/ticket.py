@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from kiosk.domain import InsuranceStatus, NumberIssuer, QueueTicket
+from kiosk.payment import PaymentRequest
 
 
 class TextSize(enum.Enum):
@@ -77,6 +78,11 @@ def format_vnd(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " đ"
 
 
+def _vnd_on_paper(amount: int) -> str:
+    # A no-break space keeps "đ" with its number when a line wraps.
+    return format_vnd(amount).replace(" ", "\u00a0")
+
+
 def _wait_text(minutes: int) -> str:
     # "~0 phút" reads as a mistake; an estimate this rough is better said
     # as a bound. The non-breaking space keeps "phút" with its number on
@@ -90,8 +96,14 @@ def ticket_layout(
     ticket: QueueTicket,
     hospital_name: str,
     logo_path: str | None = None,
+    payment: PaymentRequest | None = None,
 ) -> TicketLayout:
-    """Lay out a queue ticket: number first and biggest, then where to go."""
+    """Lay out a queue ticket: number first and biggest, then where to go.
+
+    With `payment` (a fee-paying patient, VietQR enabled) a payment section
+    with the dynamic VietQR comes before the instructions, so the patient
+    can pay from the waiting area with the ticket in hand.
+    """
     dept, service = ticket.department, ticket.service
     blocks: list[Block] = []
     if logo_path:
@@ -120,10 +132,12 @@ def ticket_layout(
         blocks.append(TextBlock(_INSURANCE_LABEL[ticket.insurance_status], TextSize.NORMAL))
     if ticket.amount_due > 0:
         blocks.append(
-            TextBlock(f"Cần thanh toán / To pay: {format_vnd(ticket.amount_due)}", TextSize.NORMAL, bold=True)
+            TextBlock(f"Cần thanh toán / To pay: {_vnd_on_paper(ticket.amount_due)}", TextSize.NORMAL, bold=True)
         )
     if ticket.estimated_wait_minutes is not None:
         blocks.append(TextBlock(f"Thời gian chờ: {_wait_text(ticket.estimated_wait_minutes)}", TextSize.NORMAL))
+    if payment is not None:
+        blocks += payment_blocks(payment)
     blocks += [
         RuleBlock(),
         TextBlock(
@@ -134,3 +148,26 @@ def ticket_layout(
         QrBlock(ticket.episode_key or ticket.registration_key, caption="Mã đăng ký / Reference"),
     ]
     return TicketLayout(tuple(blocks))
+
+
+def payment_blocks(payment: PaymentRequest) -> list[Block]:
+    """The VietQR section: what to pay, the code, whom it goes to, the cash alternative.
+
+    The transfer purpose is printed under the code: if a banking app drops it,
+    the cashier can still match the transfer by hand.
+    """
+    payee = "\u2028".join(
+        part for part in (payment.account_name, f"STK / Account: {payment.account}" if payment.account else "") if part
+    )
+    return [
+        RuleBlock(),
+        TextBlock("THANH TOÁN / PAYMENT", TextSize.NORMAL, bold=True, align=Align.CENTER),
+        TextBlock(
+            f"Quét mã bằng ứng dụng ngân hàng để trả {_vnd_on_paper(payment.amount)}",
+            TextSize.NORMAL,
+            align=Align.CENTER,
+        ),
+        # U+2028 LINE SEPARATOR: the line break Qt's text layout honours.
+        QrBlock(payment.qr_payload, caption=f"{payee}\u2028Nội dung / Note: {payment.reference}"),
+        TextBlock("Hoặc trả tại quầy thu ngân / Or pay at the cashier", TextSize.SMALL, align=Align.CENTER),
+    ]

@@ -46,6 +46,12 @@ def _cmd_default_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from launcher.doctor import run_doctor
+
+    return run_doctor(args.config)
+
+
 def _cmd_decode_qr(args: argparse.Namespace) -> int:
     from launcher.qrtool import decode_files
 
@@ -58,6 +64,12 @@ def _cmd_decode_qr(args: argparse.Namespace) -> int:
         if record.get("error"):
             status = 1
     return status
+
+
+def _cmd_set_technician_pin(args: argparse.Namespace) -> int:
+    from launcher.technician import set_pin_command
+
+    return set_pin_command(load_config(args.config), from_stdin=args.pin_stdin)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--json", action="store_true", help="one JSON object per image")
     decode.add_argument("images", nargs="+")
     decode.set_defaults(func=_cmd_decode_qr)
+
+    doctor = sub.add_parser("doctor", help="check configuration, devices, hub, outbox and fonts (OK/WARN/FAIL)")
+    doctor.add_argument("--config", type=Path, help="kiosk.toml (default: built-in defaults)")
+    doctor.set_defaults(func=_cmd_doctor)
+
+    pin = sub.add_parser("set-technician-pin", help="set the PIN that opens technician mode (stored as an argon2 hash)")
+    pin.add_argument("--config", type=Path, help="kiosk.toml (for the data directory)")
+    pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from one line of standard input")
+    pin.set_defaults(func=_cmd_set_technician_pin)
     return parser
 
 

@@ -224,6 +224,11 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         window.show_kiosk()
         panel = SimulatorPanel(kiosk.simulator.buttons(), kiosk.simulator.lift, shortcut_host=window)
         panel.show()
+        # Between the footer's back and next buttons, clear of the top bar;
+        # it is a tool window, so it can be dragged elsewhere.
+        area = window.screen().availableGeometry()
+        panel.adjustSize()
+        panel.move(area.center().x() - panel.width() // 2, area.bottom() - panel.height() - 4)
         print(f"Kiosk demo running. Hub: {kiosk.embedded_hub.url}  Tickets: {output / 'tickets'}")
         print("Keys 1-4 tap a sample citizen's card, 0 lifts it. Close the window (Ctrl+Q) to stop.")
         return app.exec()

@@ -21,6 +21,7 @@ from kiosk.config import KioskConfig
 from kiosk.desk import CardWatcher, CheckInDesk, DeskSettings
 from kiosk.errors import ConfigError
 from kiosk.flow import CheckInFlow
+from kiosk.payment import PaymentSettings, PaymentWatcher
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,14 @@ class CardSimulator:
         if self.camera is not None:
             self.camera.show_payload(text)
 
+    def show_vneid(self, slot: int) -> None:
+        """A phone showing sample citizen `slot`'s VNeID app code, fresh now
+        (the hub's simulated verifier resolves it for about a minute)."""
+        from server.vneid import simulated_token
+
+        if self.camera is not None:
+            self.camera.show_payload(simulated_token(slot), caption="VNeID")
+
     def lift(self) -> None:
         self.reader.remove()
         if self.camera is not None:
@@ -99,6 +108,7 @@ class Kiosk:
     camera: Any | None
     simulator: CardSimulator | None
     embedded_hub: Any | None = None
+    payment_watcher: Any | None = None  # kiosk.payment.PaymentWatcher, when VietQR is on
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -108,10 +118,14 @@ class Kiosk:
         if self.scanner is not None:
             self.scanner.start()
         self.card_watcher.start()
+        if self.payment_watcher is not None:
+            self.payment_watcher.start()
         self.desk.refresh_reference()
 
     def stop(self) -> None:
         self.card_watcher.stop()
+        if self.payment_watcher is not None:
+            self.payment_watcher.stop()
         if self.scanner is not None:
             self.scanner.stop()
         if self.camera is not None:
@@ -253,6 +267,12 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
             hospital_code=config["kiosk.hospital_code"],
             logo_path=logo if Path(logo).exists() else None,
             register_timeout=config["hub.register_timeout_seconds"],
+            payment=PaymentSettings(
+                enabled=config["payment.enabled"],
+                bank_bin=config["payment.bank_bin"],
+                account=config["payment.account"],
+                account_name=config["payment.account_name"],
+            ),
         ),
         flow=flow,
         card_reader=card_reader,
@@ -265,6 +285,7 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         clock=clock,
     )
     watcher = CardWatcher(card_reader, desk.card_placed, desk.card_removed)
+    payment_watcher = PaymentWatcher(desk.payment_pending, desk.refresh_payment) if config["payment.enabled"] else None
     if camera is not None:
         from drivers.camera.decoder import ZxingQrDecoder
         from drivers.camera.scanner import QrScanner
@@ -283,4 +304,5 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         camera=camera,
         simulator=simulator,
         embedded_hub=embedded,
+        payment_watcher=payment_watcher,
     )

@@ -12,13 +12,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from server.api_kiosk import DepartmentOut, ReferenceOut, ServiceOut, department_out, reference_document, service_out
 from server.context import admin, hub
 from server.export4750 import checkin_records, patient_code, records_to_xml
-from server.models import Department, Kiosk, Patient, Service
+from server import papers
+from server.models import Department, Kiosk, Patient, Service, VisitPaper
 from server.models import Registration as RegistrationRow
 from server.errors import ApiError
 from server.security import issue_kiosk
@@ -80,6 +81,138 @@ class AttentionOut(BaseModel):
     display_number: str
     service_day: date
     attention: str
+
+
+class _PaperBase(BaseModel):
+    id_number: str | None = Field(None, pattern=r"^\d{12}$", description="The patient's CCCD number")
+    card_code: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9]{10,15}$", description="BHYT card code, for a patient without a CCCD number"
+    )
+    department_code: str | None = Field(None, min_length=1, max_length=20, description="Department to preselect")
+    service_code: str | None = Field(None, min_length=1, max_length=50, description="Service to preselect")
+
+    @model_validator(mode="after")
+    def _someone(self) -> _PaperBase:
+        if not self.id_number and not self.card_code:
+            raise ValueError("give the patient's CCCD number or BHYT card code")
+        if self.service_code and not self.department_code:
+            raise ValueError("a service needs its department_code")
+        return self
+
+
+class AppointmentIn(_PaperBase):
+    """A re-exam appointment, as the XML14 table names its fields."""
+
+    SO_GIAYHEN_KL: str = Field(min_length=1, max_length=50, description="Appointment slip number")
+    NGAY_HEN_KL: date = Field(description="Appointment date")
+    MA_CSKCB: str | None = Field(
+        None, pattern=r"^[0-9A-Z]{5}$", description="Facility that gave the appointment; default: this hospital"
+    )
+
+
+class ReferralIn(_PaperBase):
+    """A referral paper, as the XML13 table names its fields."""
+
+    SO_CHUYENTUYEN: str = Field(min_length=1, max_length=50, description="Referral number")
+    GIAY_CHUYEN_TUYEN: str | None = Field(None, min_length=1, max_length=50, description="Referral paper code")
+    MA_NOI_DI: str = Field(pattern=r"^[0-9A-Z]{5}$", description="Referring facility")
+    MA_NOI_DEN: str | None = Field(None, pattern=r"^[0-9A-Z]{5}$", description="Receiving facility; default: this hospital")
+    NGAY_CT: date | None = Field(None, description="Date of the referral; default: today")
+    valid_to: date | None = Field(None, description=f"Last day the paper is valid; default {papers.REFERRAL_DEFAULT_DAYS} days")
+
+
+class PaperRecorded(BaseModel):
+    reference: str
+    qr_text: str = Field(description="Print it on the slip as a QR code; the kiosk reads it")
+    kind: Literal["appointment", "referral"]
+    valid_from: date
+    valid_to: date
+
+
+def _check_department(session: Any, body: _PaperBase) -> None:
+    if body.department_code is None:
+        return
+    department = session.get(Department, body.department_code)
+    if department is None or not department.active:
+        raise ApiError(422, "unknown_department", f"unknown department {body.department_code!r}")
+    if body.service_code is not None:
+        service = session.get(Service, body.service_code)
+        if service is None or not service.active or service.department_code != department.code:
+            raise ApiError(422, "unknown_service", f"service {body.service_code!r} is not offered by {department.code!r}")
+
+
+def _record_paper(request: Request, body: _PaperBase, kind: str, **fields: Any) -> dict[str, Any]:
+    ctx = hub(request)
+    key = papers.patient_key(body.id_number, body.card_code)
+    assert key is not None  # the model validator required one
+    with ctx.sessions() as session, session.begin():
+        _check_department(session, body)
+        paper = VisitPaper(
+            reference=papers.new_reference(kind),
+            kind=kind,
+            patient_key=key,
+            department_code=body.department_code,
+            service_code=body.service_code,
+            created_at=ctx.now(),
+            **fields,
+        )
+        session.add(paper)
+        session.flush()
+        code = "APPT" if kind == papers.APPOINTMENT else "REF"
+        log.info("%s %s recorded", kind, paper.reference)
+        return {
+            "reference": paper.reference,
+            "qr_text": f"VNKIOSK:{code}:{paper.reference}",
+            "kind": kind,
+            "valid_from": paper.valid_from,
+            "valid_to": paper.valid_to,
+        }
+
+
+@router.post("/appointments", response_model=PaperRecorded, status_code=201, summary="Record a re-exam appointment (XML14)")
+def add_appointment(body: AppointmentIn, request: Request) -> dict[str, Any]:
+    valid_from, valid_to = papers.appointment_window(body.NGAY_HEN_KL)
+    return _record_paper(
+        request,
+        body,
+        papers.APPOINTMENT,
+        paper_number=body.SO_GIAYHEN_KL.strip(),
+        issuing_facility=body.MA_CSKCB or hub(request).settings.hospital_code,
+        appointment_date=body.NGAY_HEN_KL,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+@router.post("/referrals", response_model=PaperRecorded, status_code=201, summary="Record a referral paper (XML13)")
+def add_referral(body: ReferralIn, request: Request) -> dict[str, Any]:
+    issued = body.NGAY_CT or hub(request).now().date()
+    valid_from, valid_to = papers.referral_window(issued, body.valid_to)
+    if valid_to < valid_from:
+        raise ApiError(422, "bad_validity", "valid_to is before the referral date")
+    return _record_paper(
+        request,
+        body,
+        papers.REFERRAL,
+        paper_number=body.SO_CHUYENTUYEN.strip(),
+        referral_code=body.GIAY_CHUYEN_TUYEN.strip() if body.GIAY_CHUYEN_TUYEN else None,
+        from_facility=body.MA_NOI_DI,
+        to_facility=body.MA_NOI_DEN or hub(request).settings.hospital_code,
+        issued_on=issued,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+@router.post("/papers/{reference}/cancel", status_code=204, summary="Cancel an appointment or referral")
+def cancel_paper(reference: str, request: Request) -> Response:
+    ctx = hub(request)
+    with ctx.sessions() as session, session.begin():
+        paper = session.scalar(select(VisitPaper).where(VisitPaper.reference == reference))
+        if paper is None:
+            raise ApiError(404, "not_found", "no such paper")
+        paper.cancelled_at = paper.cancelled_at or ctx.now()
+    return Response(status_code=204)
 
 
 @router.post("/kiosks", response_model=KioskCredential, status_code=201, summary="Issue a kiosk credential")

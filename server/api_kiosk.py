@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select, text
 
 from kiosk import __version__
@@ -24,6 +24,7 @@ from kiosk.records import (
 )
 from server.context import HubContext, hub, signed_kiosk
 from server.models import Department, Kiosk, Service
+from server.papers import find_open_paper, paper_dict, patient_keys, to_info
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ class CitizenIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id_number: str = Field(pattern=r"^\d{12}$", description="12-digit CCCD number (SO_CCCD)")
+    id_number: str = Field(
+        pattern=r"^(\d{12})?$",
+        description="12-digit CCCD number (SO_CCCD); empty when only a BHYT card identified the patient",
+    )
     full_name: str = Field(min_length=1, max_length=200)
     date_of_birth: date | None = None
     sex: int = Field(3, ge=1, le=3, description="GIOI_TINH: 1 male, 2 female, 3 undetermined")
@@ -75,6 +79,12 @@ class InsuranceCheckIn(BaseModel):
         None, pattern=r"^[A-Za-z0-9]{10,15}$", description="BHYT card code (15) or BHXH number (10); CCCD used when absent"
     )
 
+    @model_validator(mode="after")
+    def _someone_to_check(self) -> InsuranceCheckIn:
+        if not self.citizen.id_number and not self.card_code:
+            raise ValueError("give the CCCD number or a BHYT card code")
+        return self
+
 
 class RegistrationIn(BaseModel):
     """`kiosk.records.registration_to_dict` plus the optional offline number."""
@@ -96,6 +106,43 @@ class RegistrationIn(BaseModel):
     printed_number: str | None = Field(
         None, max_length=40, description="The number the kiosk printed while offline; the hub keeps it"
     )
+
+    @model_validator(mode="after")
+    def _patient_is_identified(self) -> RegistrationIn:
+        # Patients are keyed by CCCD number, or by the BHYT card when a card
+        # QR was all the kiosk saw (server.papers.patient_key).
+        card = self.insurance_card_code or ""
+        if not self.citizen.id_number and not (10 <= len(card) <= 15 and card.isalnum()):
+            raise ValueError("give the CCCD number or the BHYT card code (insurance_card_code)")
+        return self
+
+
+class PaperLookupIn(BaseModel):
+    id_number: str | None = Field(None, pattern=r"^\d{12}$", description="12-digit CCCD number")
+    card_code: str | None = Field(None, pattern=r"^[A-Za-z0-9]{10,15}$", description="BHYT card code or BHXH number")
+    reference: str | None = Field(
+        None, pattern=r"^[A-Z0-9][A-Z0-9.-]{0,19}$", description="The id in a scanned VNKIOSK:APPT:<id> / VNKIOSK:REF:<id> code"
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> PaperLookupIn:
+        if not self.id_number and not self.card_code:
+            raise ValueError("give the CCCD number or a BHYT card code")
+        return self
+
+
+class PaperOut(BaseModel):
+    reference: str
+    visit_type: Literal["re_exam", "referral"]
+    paper_number: str = Field(description="GIAY_CHUYEN_TUYEN for the visit: SO_GIAYHEN_KL, or the referral's number")
+    department_code: str | None
+    service_code: str | None
+    appointment_date: date | None = Field(description="NGAY_HEN_KL (appointments)")
+    from_facility: str | None = Field(description="MA_NOI_DI (referrals)")
+
+
+class PaperLookupOut(BaseModel):
+    paper: PaperOut | None = Field(description="null when the patient has no open paper (or the code is not theirs)")
 
 
 class ReceiptOut(BaseModel):
@@ -263,6 +310,24 @@ def register(body: RegistrationIn, request: Request, response: Response, kiosk_i
     if not outcome.created:
         response.status_code = 200
     return receipt_to_dict(outcome.receipt)
+
+
+@router.post(
+    "/papers/lookup",
+    response_model=PaperLookupOut,
+    tags=["kiosk"],
+    summary="The patient's open re-exam appointment or referral paper",
+    description=(
+        "Found by the patient's CCCD number (or BHYT card), or by the reference in a scanned appointment slip, "
+        "which answers only when it belongs to the same patient. A POST so the ID number stays out of URLs."
+    ),
+)
+def lookup_paper(body: PaperLookupIn, request: Request, kiosk_id: str = Depends(signed_kiosk)) -> dict[str, Any]:
+    ctx = hub(request)
+    today = ctx.now().date()
+    with ctx.sessions() as session:
+        paper = find_open_paper(session, patient_keys(body.id_number, body.card_code), today, body.reference)
+        return {"paper": paper_dict(to_info(paper)) if paper is not None else None}
 
 
 @router.post("/kiosks/heartbeat", response_model=HeartbeatOut, tags=["kiosk"], summary="Report the kiosk's state")

@@ -25,7 +25,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.errors import ConfigError
-from server import api_admin, api_kiosk
+from server import api_admin, api_kiosk, api_vneid
+from server import payments as api_payments
 from server.context import HubContext
 from server.db import create_hub_engine, session_factory
 from server.errors import ApiError
@@ -170,6 +171,8 @@ def create_app(
 
     app.include_router(api_kiosk.router)
     app.include_router(api_admin.router)
+    app.include_router(api_payments.router)  # VietQR fees: the bank's callback, the kiosk's status query
+    api_vneid.install(app, settings.vneid_verifier, clock)
     if simulated is not None:
         app.mount(SIMULATED_GATEWAY_PREFIX, simulated)
     return app

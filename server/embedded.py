@@ -15,11 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from kiosk.domain import VIETNAM_TZ
 from server import provision
 from server.app import create_app
 from server.settings import HubSettings
@@ -60,6 +62,11 @@ def _bind(host: str, port: int) -> tuple[socket.socket, str]:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit TCP_NODELAY on Linux. Without it a
+    # kept-alive request stalls ~40 ms per answer: the server's second small
+    # write (the body after the headers) waits under Nagle's algorithm for
+    # the ACK the client is delaying (RFC 896; RFC 1122 4.2.3.2).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
@@ -112,6 +119,7 @@ def start_embedded_hub(
     port: int = 0,
     database_url: str | None = None,
     clock: Callable[[], float] = time.time,
+    demo_appointment: bool = True,
     **settings_overrides: Any,
 ) -> EmbeddedHub:
     """Start a hub; `db_path` is its SQLite file (the key file goes beside it).
@@ -119,6 +127,8 @@ def start_embedded_hub(
     `database_url` points the hub at another database (PostgreSQL in the
     tests) instead of the file; `clock` and `settings_overrides` (any
     `HubSettings` field, e.g. rate_limit_per_minute=5) are for tests.
+    `demo_appointment` gives sample citizen 2 an open re-exam appointment
+    for today (server.seed.seed_demo_appointment).
     """
     db_path = Path(db_path).resolve()
     settings = HubSettings(
@@ -126,11 +136,14 @@ def start_embedded_hub(
         database_url=database_url or f"sqlite:///{db_path}",
         secret_key_file=str(db_path.with_suffix(".key")),
         gateway_url="simulated",
+        vneid_verifier="simulated",
     ).replace(**settings_overrides)
 
     provision.initialise(settings)
     kiosk_id, kiosk_secret = provision.kiosk_named(settings, EMBEDDED_KIOSK_NAME)
     admin_token = provision.rotate_admin_token(settings, "embedded hub")
+    if demo_appointment:
+        provision.seed_demo_appointment(settings, datetime.fromtimestamp(clock(), VIETNAM_TZ).date())
 
     # Bind first so the port is known before the app (which must know its own
     # URL to reach the mounted simulated gateway) is built.

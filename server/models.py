@@ -162,12 +162,19 @@ class QueueCounter(Base):
 
 
 class Patient(Base):
-    """A person as last described by a check-in (looked up by CCCD number)."""
+    """A person as last described by a check-in (looked up by CCCD number).
+
+    `patient_key` is what identifies the person: "CCCD:<12 digits>", or for a
+    patient known only by a BHYT card QR (no CCCD number), "BHXH:<10 digits>",
+    the social-security number in the card code, which stays the same when
+    the card is renewed (`server.registrations.patient_key`).
+    """
 
     __tablename__ = "patients"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # MA_BN derives from it
-    id_number: Mapped[str] = mapped_column(String(12), unique=True)
+    patient_key: Mapped[str] = mapped_column(String(32), unique=True)
+    id_number: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)  # NULL: BHYT only
     full_name: Mapped[str] = mapped_column(String(200))
     date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
     sex: Mapped[int] = mapped_column(Integer)  # GIOI_TINH 1/2/3
@@ -228,3 +235,86 @@ class Registration(Base):
     patient: Mapped[Patient] = relationship()
     department: Mapped[Department] = relationship()
     service: Mapped[Service] = relationship()
+
+
+# -- papers a patient brings ------------------------------------------------------
+
+
+class VisitPaper(Base):
+    """A re-exam appointment (XML14) or referral paper (XML13) staff recorded.
+
+    Recognised at check-in by the patient's key (or the slip's QR reference)
+    while open: not used, not cancelled, and today within valid_from..valid_to.
+    A registration that carries its paper number uses it up.
+    """
+
+    __tablename__ = "visit_papers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)  # in the slip's QR
+    kind: Mapped[str] = mapped_column(String(20))  # "appointment" | "referral"
+    patient_key: Mapped[str] = mapped_column(String(32), index=True)
+    paper_number: Mapped[str] = mapped_column(String(50))  # SO_GIAYHEN_KL / SO_CHUYENTUYEN
+    referral_code: Mapped[str | None] = mapped_column(String(50), nullable=True)  # GIAY_CHUYEN_TUYEN
+    issuing_facility: Mapped[str | None] = mapped_column(String(10), nullable=True)  # MA_CSKCB (XML14)
+    from_facility: Mapped[str | None] = mapped_column(String(10), nullable=True)  # MA_NOI_DI (XML13)
+    to_facility: Mapped[str | None] = mapped_column(String(10), nullable=True)  # MA_NOI_DEN (XML13)
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), nullable=True)
+    service_code: Mapped[str | None] = mapped_column(ForeignKey("services.code"), nullable=True)
+    appointment_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # NGAY_HEN_KL
+    issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)  # NGAY_CT
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    used_by_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # registrations.key
+
+
+# -- payments (server.payments) ----------------------------------------------------
+
+
+class BankTransfer(Base):
+    """One incoming transfer the bank reported through its callback.
+
+    Unique by the bank's transaction id, so a callback the bank repeats
+    (it retries until it gets a 200) is counted once. Only the payment
+    reference found in the transfer note is kept, never the note itself:
+    banks put the payer's name and account in it.
+    """
+
+    __tablename__ = "bank_transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    reference: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # None: no reference found
+    amount: Mapped[int] = mapped_column(Integer)  # VND
+    account: Mapped[str] = mapped_column(String(19))  # the hospital account credited
+    transferred_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the bank's time
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)  # when the callback arrived
+
+
+# -- offline number leases (server.leases) -------------------------------------------
+
+
+class NumberLease(Base):
+    """A block of queue numbers handed to one kiosk for one department and day.
+
+    Taken from the department's `QueueCounter` in one transaction, so hub
+    numbers and leased numbers never overlap. The kiosk prints them while the
+    hub is unreachable; numbers it never uses stay unused (a gap staff can see
+    here). Unique by the kiosk's lease key: a request the kiosk repeats after
+    a lost answer gets the same block, not a second one.
+    """
+
+    __tablename__ = "number_leases"
+    __table_args__ = (Index("ix_number_leases_kiosk_day", "kiosk_id", "service_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lease_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kiosk_id: Mapped[str] = mapped_column(String(40))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    service_day: Mapped[date] = mapped_column(Date)
+    first_number: Mapped[int] = mapped_column(Integer)
+    last_number: Mapped[int] = mapped_column(Integer)
+    leased_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -50,6 +50,18 @@ def initialise(settings: HubSettings) -> bool:
     try:
         with session_factory(engine)() as session, session.begin():
             return seed_reference_data(session)
+    finally:
+        engine.dispose()
+
+
+def seed_demo_appointment(settings: HubSettings, today: date) -> str | None:
+    """The demo patient's appointment (server.seed.seed_demo_appointment)."""
+    from server.seed import seed_demo_appointment as seed
+
+    engine = create_hub_engine(settings.resolved_database_url())
+    try:
+        with session_factory(engine)() as session, session.begin():
+            return seed(session, today, settings.hospital_code)
     finally:
         engine.dispose()
 

@@ -39,6 +39,7 @@ from server.db import upsert
 from server.errors import ApiError
 from server.models import Department, Patient, QueueCounter, Service
 from server.models import Registration as RegistrationRow
+from server.papers import patient_key, patient_keys, use_paper
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,18 @@ class Registrar:
             number = None
             shown = printed_number
 
+        if reg.paper_number and reg.visit_type.value != "new":
+            # The patient brought a paper staff recorded: it is used now, so
+            # the next check-in does not offer it again.
+            use_paper(
+                session,
+                patient_keys(reg.identity.citizen.id_number, reg.identity.insurance_card_code),
+                reg.paper_number,
+                day,
+                reg.key,
+                datetime.fromtimestamp(self._clock(), VIETNAM_TZ),
+            )
+
         category = rules.visit_category(reg.insurance, reg.visit_type, reg.paper_number, self._hospital_code)
         due = rules.amount_due(reg.insurance, category, service.price, service.insured_price)
         insurance = reg.insurance
@@ -225,9 +238,15 @@ class Registrar:
         """
         citizen = reg.identity.citizen
         card = (reg.insurance.card_code if reg.insurance else None) or reg.identity.insurance_card_code
+        key = self.patient_key_of(reg)
+        if key is None:
+            raise RegistrationRejected(
+                422, "no_patient_id", "a registration needs a 12-digit CCCD number or a BHYT card code"
+            )
         now = datetime.fromtimestamp(self._clock(), VIETNAM_TZ)
         stmt = upsert(session, Patient).values(
-            id_number=citizen.id_number,
+            patient_key=key,
+            id_number=citizen.id_number or None,
             full_name=citizen.full_name,
             date_of_birth=citizen.date_of_birth,
             sex=citizen.sex.value,
@@ -237,7 +256,7 @@ class Registrar:
             updated_at=now,
         )
         stmt = stmt.on_conflict_do_update(
-            index_elements=["id_number"],
+            index_elements=["patient_key"],
             set_={
                 "full_name": stmt.excluded.full_name,
                 "date_of_birth": func.coalesce(stmt.excluded.date_of_birth, Patient.date_of_birth),
@@ -248,6 +267,12 @@ class Registrar:
             },
         ).returning(Patient.id)
         return int(session.execute(stmt).scalar_one())
+
+    @staticmethod
+    def patient_key_of(reg: Registration) -> str | None:
+        """CCCD number first; a BHYT-QR-only patient by the card's BHXH number
+        (the card the patient showed, not a renewed one the gateway named)."""
+        return patient_key(reg.identity.citizen.id_number, reg.identity.insurance_card_code)
 
     def _episode_key(self, day: date) -> str:
         """MA_LK: unique per visit; hospital, day and 48 random bits.
@@ -261,11 +286,11 @@ class Registrar:
     # -- a key seen before ---------------------------------------------------------
 
     def _replay(self, session: Session, row: RegistrationRow, reg: Registration, printed_number: str | None) -> HubReceipt:
-        patient_id_number = session.scalar(select(Patient.id_number).where(Patient.id == row.patient_id))
+        stored_key = session.scalar(select(Patient.patient_key).where(Patient.id == row.patient_id))
         if (
             row.department_code != reg.department_code
             or row.service_code != reg.service_code
-            or patient_id_number != reg.identity.citizen.id_number
+            or stored_key != self.patient_key_of(reg)
         ):
             raise RegistrationRejected(
                 409, "key_reused", "this registration key was already used for a different visit"

@@ -21,7 +21,7 @@ alphabet and confuse patients reading a ticket aloud.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -130,3 +130,50 @@ def seed_reference_data(session: Session) -> bool:
     session.flush()
     session.add_all(services)
     return True
+
+
+# -- the demo's returning patient --------------------------------------------------
+
+# Sample citizen 2 (assets/citizens/citizen-2.json) comes back to internal
+# medicine on a re-exam appointment: the demo shows the kiosk recognising it.
+DEMO_APPOINTMENT_PATIENT_ID = "079190004567"
+DEMO_APPOINTMENT_NUMBER = "GH-2026-000123"
+DEMO_APPOINTMENT_DEPARTMENT = "NOI"
+
+
+def seed_demo_appointment(session: Session, today: date, hospital_code: str) -> str | None:
+    """Give the demo patient an open appointment for `today`, once.
+
+    Only the embedded (demo and test) hub calls this; `kiosk-hub init` never
+    invents patients. Returns the new paper's reference, or None when an open
+    one exists already.
+    """
+    from datetime import datetime
+
+    from kiosk.domain import VIETNAM_TZ
+    from server import papers
+    from server.models import VisitPaper
+
+    key = papers.patient_key(DEMO_APPOINTMENT_PATIENT_ID, None)
+    assert key is not None
+    if papers.find_open_paper(session, [key], today) is not None:
+        return None
+    if session.get(Department, DEMO_APPOINTMENT_DEPARTMENT) is None:
+        return None  # an admin removed the department: nothing to point at
+    valid_from, valid_to = papers.appointment_window(today)
+    paper = VisitPaper(
+        reference=papers.new_reference(papers.APPOINTMENT),
+        kind=papers.APPOINTMENT,
+        patient_key=key,
+        paper_number=DEMO_APPOINTMENT_NUMBER,
+        issuing_facility=hospital_code,
+        department_code=DEMO_APPOINTMENT_DEPARTMENT,
+        service_code=f"KB.{DEMO_APPOINTMENT_DEPARTMENT}",
+        appointment_date=today,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        created_at=datetime.now(VIETNAM_TZ),
+    )
+    session.add(paper)
+    session.flush()
+    return paper.reference

@@ -79,6 +79,10 @@ class HubSettings:
     gateway_timeout_seconds: float = 4.0
     gateway_verify_tls: bool = True
 
+    # VNeID app codes (server.vneid): "off" or "simulated" (demo, training;
+    # never in production: its tokens name only the sample citizens).
+    vneid_verifier: str = "off"
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

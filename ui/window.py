@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -33,11 +33,13 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flow import FlowState, Session, Step
+from kiosk.technician import TechnicianConsole
 from ui.i18n import ENGLISH, VIETNAMESE, LanguageSwitch, translate
 from ui.operations import CheckInOperations
 from ui.runner import DeskRunner
 from ui.screens import SCREENS, Screen
 from ui.screens.done import DoneScreen
+from ui.technician import attach_technician
 from ui.theme import Metrics, metrics_for, stylesheet
 from ui.widgets import button, label, repolish
 
@@ -260,6 +262,7 @@ class KioskWindow(QMainWindow):
         *,
         clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
+        technician: TechnicianConsole | None = None,
     ) -> None:
         super().__init__(parent)
         self.desk = desk
@@ -327,6 +330,8 @@ class KioskWindow(QMainWindow):
         if isinstance(desk, DeskRunner):
             self.attach(desk)
         self.render(FlowState(Step.IDLE, Session()))
+        # Technician mode: a hidden gesture on the top bar, then a PIN.
+        self.technician = attach_technician(self, technician) if technician is not None else None
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -340,6 +345,12 @@ class KioskWindow(QMainWindow):
     def show_kiosk(self) -> None:
         """Show as configured: full screen in lockdown, a normal window otherwise."""
         if self.options.fullscreen:
+            # Without a window manager (a bare X server, some kiosk sessions)
+            # the full-screen request is only a hint nobody acts on: size the
+            # window to the screen ourselves as well.
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is not None:
+                self.setGeometry(screen.geometry())
             self.showFullScreen()
         else:
             self.show()

@@ -6,16 +6,17 @@ behind pcscd (VirtualCardBridge). It implements the card side of:
 
 - SELECT of the eMRTD application by AID, and of EFs by identifier;
 - BAC (ICAO 9303-11 §4.3): GET CHALLENGE, EXTERNAL AUTHENTICATE;
-- secure messaging (§9.8): every file needs it once BAC has run; a wrong
-  MAC ends the session (6988), as on real chips;
+- PACE ECDH Generic Mapping (§4.4) with the CAN or the MRZ, announced in
+  EF.CardAccess (011C) like a CCCD: brainpoolP256r1, AES-128 by default;
+- secure messaging (§9.8): every file needs it once BAC or PACE has run; a
+  wrong MAC ends the session (6988), as on real chips;
 - READ BINARY (B0 with offset or short EF identifier, B1 with DO'54'),
   with end-of-file answers like a card (6282, or 6Cxx when configured).
 
 The file layout is that of a CCCD (DOMAIN.md §1): EF.COM 011E, DG1 0101,
 DG2 0102, DG13 010D; DG3 answers 6982 (EAC-protected fingerprints), DG11
-answers 6A82, selecting the MF (3F00) answers 6D00. This chip is BAC-only:
-EF.CardAccess (011C) answers 6A82 until PACE arrives (next issue), when a
-`card_access` file and an AES session will slot into the same dispatch.
+answers 6A82, selecting the MF (3F00) answers 6D00. A chip made without
+`card_access` is BAC-only: EF.CardAccess answers 6A82 and MSE answers 6D00.
 
 What the simulator does not do (yet): EF.SOD, DG14/DG15, Active and Chip
 Authentication. Faults can be injected for tests (ChipFaults).
@@ -35,7 +36,9 @@ from datetime import date
 from drivers.card.icao import crypto, tlv
 from drivers.card.icao.apdu import (
     INS_EXTERNAL_AUTHENTICATE,
+    INS_GENERAL_AUTHENTICATE,
     INS_GET_CHALLENGE,
+    INS_MSE,
     INS_READ_BINARY,
     INS_READ_BINARY_ODD,
     INS_SELECT,
@@ -79,6 +82,24 @@ from drivers.card.icao.lds import (
     TAG_UNICODE_VERSION,
 )
 from drivers.card.icao.mrz import compose_td1, format_mrz_date, mrz_information
+from drivers.card.icao.pace import (
+    ARC_BY_CIPHER,
+    CLA_CHAINING,
+    ID_PACE_ECDH_GM,
+    PASSWORD_CAN,
+    PASSWORD_MRZ,
+    TAG_DYNAMIC_AUTH,
+    PaceInfo,
+    authentication_token,
+    choose_pace_info,
+    encrypt_nonce,
+    map_generator,
+    mrz_password,
+    private_key,
+    session_ciphers,
+    shared_secret,
+    sm_cipher,
+)
 from drivers.card.icao.sm import (
     DO_ENCRYPTED,
     DO_ENCRYPTED_ODD,
@@ -92,7 +113,7 @@ from drivers.card.icao.sm import (
     TripleDesSm,
 )
 from kiosk import cccd
-from kiosk.errors import CardRemovedError, MalformedDataError
+from kiosk.errors import CardRemovedError, MalformedDataError, SecureMessagingError
 
 RandomBytes = Callable[[int], bytes]
 
@@ -138,6 +159,41 @@ class ChipFaults:
     max_response_length: int | None = None
     # Protected responses (1-based count) whose MAC the chip garbles.
     corrupt_response_mac: frozenset[int] = field(default_factory=frozenset)
+    # The chip refuses PACE (6982 to MSE:Set AT), as some CCCD cards do
+    # (DOMAIN.md §1): a reader must fall back to BAC.
+    pace_refused: bool = False
+
+
+SW_CHAINING_NOT_SUPPORTED = 0x6884  # ISO/IEC 7816-4: command chaining not supported
+SW_REFERENCED_DATA_NOT_FOUND = 0x6A88
+PACE_NONCE_LENGTH = 16  # bytes of s: one AES block, two 3DES blocks
+
+
+def build_card_access(parameter_id: int = 13, cipher: crypto.KeyAlgorithm = crypto.KeyAlgorithm.AES128) -> bytes:
+    """EF.CardAccess announcing PACE ECDH-GM (ICAO 9303-11 §9.2.1 PACEInfo).
+
+    The default is what CCCD cards announce (DOMAIN.md §1): version 2,
+    AES-CBC-CMAC-128, standardized parameter ID 13 = brainpoolP256r1.
+    """
+    oid = ID_PACE_ECDH_GM + bytes([ARC_BY_CIPHER[cipher]])
+    info = tlv.encode(
+        0x30,
+        tlv.encode(0x06, oid) + tlv.encode(0x02, b"\x02") + tlv.encode(0x02, bytes([parameter_id])),
+    )
+    return tlv.encode(0x31, info)
+
+
+@dataclass
+class _PaceState:
+    """The card side of one PACE run, step by step (§4.4.4.2)."""
+
+    info: PaceInfo
+    password: bytes
+    step: int = 1
+    nonce: bytes = b""
+    generator: tuple[int, int] | None = None
+    sk_dh: int = 0
+    pk_dh: bytes = b""
 
 
 class _SmFailure(Exception):
@@ -256,6 +312,7 @@ class SimulatedCccdChip:
         mrz_info: str,
         *,
         card_access: bytes | None = None,
+        can: str | None = None,
         protected_files: Iterable[int] = (FID_DG3,),
         faults: ChipFaults | None = None,
         random_bytes: RandomBytes = os.urandom,
@@ -267,6 +324,8 @@ class SimulatedCccdChip:
         self._files = dict(files)
         self._bac_keys = BacKeys.from_mrz_information(mrz_info)
         self.card_access = card_access
+        self._mrz_password = mrz_password(mrz_info)
+        self._can = can
         self._protected_files = frozenset(protected_files)
         self.faults = faults or ChipFaults()
         self._random_bytes = random_bytes
@@ -294,9 +353,14 @@ class SimulatedCccdChip:
         parents_shape: ParentsShape = ParentsShape.TWO_SEQUENCES,
         omit_dg13_fields: Iterable[int] = (),
         with_dg13: bool = True,
+        pace: bool = True,
         **options: object,
     ) -> SimulatedCccdChip:
-        """A chip personalised for one sample citizen (assets/citizens/*.json)."""
+        """A chip personalised for one sample citizen (assets/citizens/*.json).
+
+        Like a CCCD it announces PACE (CAN and MRZ) unless `pace` is False
+        or `card_access` is given.
+        """
         dob = date.fromisoformat(str(citizen["date_of_birth"]))
         expiry_text = citizen.get("date_of_expiry")
         expiry = date.fromisoformat(str(expiry_text)) if expiry_text else None
@@ -316,6 +380,9 @@ class SimulatedCccdChip:
             dg_tags.append(TAG_DG13)
         files[FID_EF_COM] = build_ef_com(dg_tags)
         mrz_info = mrz_information(cccd.document_number(id12), dob, expiry)
+        if pace:
+            options.setdefault("card_access", build_card_access())
+            options.setdefault("can", cccd.can(id12))
         return cls(files, mrz_info, **options)  # type: ignore[arg-type]
 
     def replace_file(self, fid: int, content: bytes) -> None:
@@ -334,6 +401,7 @@ class SimulatedCccdChip:
         self._current_ef: int | None = None
         self._challenge: bytes | None = None
         self._sm: _CardSecureMessaging | None = None
+        self._pace: _PaceState | None = None
 
     def power_on(self) -> None:
         """The card enters the field (or is cold-reset): all state is lost."""
@@ -381,8 +449,10 @@ class SimulatedCccdChip:
                 return self._deliver(_sw(SW_WRONG_LENGTH).to_bytes())
             if command.extended and not self.extended_length:
                 return self._deliver(_sw(SW_WRONG_LENGTH).to_bytes())
-            if command.cla & ~SM_CLA_BITS & 0xFF:
+            if command.cla & ~(SM_CLA_BITS | CLA_CHAINING) & 0xFF:
                 return self._deliver(_sw(SW_CLA_NOT_SUPPORTED).to_bytes())
+            if command.cla & CLA_CHAINING and command.ins != INS_GENERAL_AUTHENTICATE:
+                return self._deliver(_sw(SW_CHAINING_NOT_SUPPORTED).to_bytes())
             if command.cla & SM_CLA_BITS == SM_CLA_BITS:
                 return self._process_protected(command)
             if command.cla & SM_CLA_BITS:
@@ -436,6 +506,10 @@ class SimulatedCccdChip:
             return self._external_authenticate(command, protected)
         if command.ins in (INS_READ_BINARY, INS_READ_BINARY_ODD):
             return self._read_binary(command, protected)
+        if command.ins == INS_MSE and self.card_access is not None:
+            return self._mse_set_at(command, protected)
+        if command.ins == INS_GENERAL_AUTHENTICATE and self.card_access is not None:
+            return self._general_authenticate(command, protected)
         return _sw(SW_INS_NOT_SUPPORTED)
 
     # -- SELECT -------------------------------------------------------------------
@@ -446,9 +520,15 @@ class SimulatedCccdChip:
                 return _sw(SW_FILE_NOT_FOUND)
             if command.p2 != 0x0C:
                 return _sw(SW_WRONG_P1P2)
-            # Selecting the application resets its security state. (Sent
-            # under SM, the answer still goes out under the old keys, which
-            # _process_protected holds; then the session is gone.)
+            if protected:
+                # After PACE (run at MF level) the terminal selects the
+                # application under SM, and the session carries on
+                # (ICAO 9303-11 §4.2, chip access procedure).
+                self._current_ef = None
+                self._application_selected = True
+                return ResponseApdu(b"", SW_OK)
+            # Selected in the clear, the application starts with a fresh
+            # security state.
             self._reset_state()
             self._application_selected = True
             return ResponseApdu(b"", SW_OK)
@@ -517,6 +597,99 @@ class SimulatedCccdChip:
         m_ic = crypto.retail_mac(keys.k_mac, crypto.pad(e_ic, crypto.DES_BLOCK))
         self._sm = _CardSecureMessaging(TripleDesSm(*session_keys(k_ifd, k_ic)), initial_ssc(rnd_ic, rnd_ifd))
         return ResponseApdu(e_ic + m_ic, SW_OK)
+
+    # -- PACE (ICAO 9303-11 §4.4), card side ----------------------------------------
+
+    def _announced_pace(self) -> PaceInfo | None:
+        try:
+            info, _ = choose_pace_info(self.card_access or b"")
+        except MalformedDataError:
+            return None
+        return info
+
+    def _mse_set_at(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        """MSE:Set AT for PACE (§4.4.4.1): protocol, password, parameters."""
+        self._pace = None
+        if protected:
+            return _sw(SW_CONDITIONS_NOT_SATISFIED)  # this chip runs PACE in the clear only
+        if (command.p1, command.p2) != (0xC1, 0xA4):
+            return _sw(SW_WRONG_P1P2)
+        if self.faults.pace_refused:
+            return _sw(SW_SECURITY_STATUS)
+        try:
+            objects = {obj.tag: obj.value for obj in tlv.parse_all(command.data)}
+        except MalformedDataError:
+            return _sw(SW_WRONG_DATA)
+        info = self._announced_pace()
+        if info is None or objects.get(0x80) != info.protocol:
+            return _sw(SW_WRONG_DATA)
+        parameter = objects.get(0x84)
+        if parameter is not None and (len(parameter) != 1 or parameter[0] != info.parameter_id):
+            return _sw(SW_WRONG_DATA)
+        reference = objects.get(0x83)
+        if reference == bytes([PASSWORD_MRZ]):
+            password = self._mrz_password
+        elif reference == bytes([PASSWORD_CAN]) and self._can is not None:
+            password = self._can.encode("ascii")
+        else:
+            return _sw(SW_REFERENCED_DATA_NOT_FOUND)
+        # A new PACE run ends whatever session there was.
+        self._sm = None
+        self._pace = _PaceState(info, password)
+        return ResponseApdu(b"", SW_OK)
+
+    def _general_authenticate(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        """The four GENERAL AUTHENTICATE steps of PACE ECDH-GM (§4.4.4.2)."""
+        state = self._pace
+        if protected or state is None:
+            return _sw(SW_CONDITIONS_NOT_SATISFIED)
+        if (command.p1, command.p2) != (0x00, 0x00):
+            return _sw(SW_WRONG_P1P2)
+        curve, algorithm = state.info.curve, state.info.cipher
+        assert curve is not None and algorithm is not None
+        try:
+            template = tlv.parse_single(command.data, TAG_DYNAMIC_AUTH)
+            inner = {obj.tag: obj.value for obj in template.children()}
+        except MalformedDataError:
+            self._pace = None
+            return _sw(SW_WRONG_DATA)
+        last = not command.cla & CLA_CHAINING
+        try:
+            if state.step == 1 and not inner and not last:
+                state.nonce = self._random_bytes(PACE_NONCE_LENGTH)
+                state.step = 2
+                z = encrypt_nonce(state.password, algorithm, state.nonce)
+                return ResponseApdu(tlv.encode(TAG_DYNAMIC_AUTH, tlv.encode(0x80, z)), SW_OK)
+            if state.step == 2 and 0x81 in inner and not last:
+                pk_map_ifd = curve.decode(inner[0x81])
+                sk_map = private_key(curve, self._random_bytes)
+                pk_map = curve.encode(curve.multiply(sk_map, curve.generator))
+                state.generator = map_generator(curve, state.nonce, curve.multiply(sk_map, pk_map_ifd))
+                state.step = 3
+                return ResponseApdu(tlv.encode(TAG_DYNAMIC_AUTH, tlv.encode(0x82, pk_map)), SW_OK)
+            if state.step == 3 and 0x83 in inner and not last and state.generator is not None:
+                state.pk_dh = inner[0x83]
+                curve.decode(state.pk_dh)
+                state.sk_dh = private_key(curve, self._random_bytes)
+                pk_dh = curve.encode(curve.multiply(state.sk_dh, state.generator))
+                state.step = 4
+                return ResponseApdu(tlv.encode(TAG_DYNAMIC_AUTH, tlv.encode(0x84, pk_dh)), SW_OK)
+            if state.step == 4 and 0x85 in inner and last and state.generator is not None:
+                self._pace = None  # one token per run
+                own_pk = curve.encode(curve.multiply(state.sk_dh, state.generator))
+                secret = shared_secret(curve, state.sk_dh, curve.decode(state.pk_dh))
+                ks_enc, ks_mac = session_ciphers(secret, algorithm)
+                expected = authentication_token(algorithm, ks_mac, state.info.protocol, own_pk)
+                if not hmac.compare_digest(inner[0x85], expected):
+                    return _sw(SW_VERIFICATION_FAILED)  # another password: refused
+                token = authentication_token(algorithm, ks_mac, state.info.protocol, state.pk_dh)
+                self._sm = _CardSecureMessaging(sm_cipher(algorithm, ks_enc, ks_mac), 0)
+                return ResponseApdu(tlv.encode(TAG_DYNAMIC_AUTH, tlv.encode(0x86, token)), SW_OK)
+        except (MalformedDataError, SecureMessagingError):
+            self._pace = None
+            return _sw(SW_WRONG_DATA)
+        self._pace = None
+        return _sw(SW_CONDITIONS_NOT_SATISFIED)
 
     # -- READ BINARY ----------------------------------------------------------------
 

@@ -38,20 +38,26 @@ import requests
 from kiosk.domain import (
     VIETNAM_TZ,
     Citizen,
+    Identity,
+    IdentitySource,
     Department,
     HubReceipt,
     InsuranceCheck,
     ReferenceData,
     Registration,
     Service,
+    Verification,
 )
-from kiosk.errors import HubRejected, HubUnavailable
+from kiosk.errors import HubRejected, HubUnavailable, VneidExpired, VneidRejected
 from kiosk.records import (
+    citizen_from_dict,
     citizen_to_dict,
     insurance_from_dict,
     receipt_from_dict,
     registration_to_dict,
 )
+
+from kiosk.domain import VisitPaper, VisitType
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +163,51 @@ class HttpHubClient:
         except (KeyError, TypeError, ValueError) as exc:
             raise HubUnavailable(f"hub sent a malformed receipt ({type(exc).__name__})") from None
 
+    def find_visit_paper(
+        self, citizen: Citizen, card_code: str | None, reference: str | None = None
+    ) -> VisitPaper | None:
+        body: dict[str, Any] = {}
+        if citizen.id_number:
+            body["id_number"] = citizen.id_number
+        if card_code:
+            body["card_code"] = card_code
+        if not body:
+            return None  # nobody to look up: the hub would refuse the request
+        if reference:
+            body["reference"] = reference
+        data = self._call("POST", "/api/v1/papers/lookup", body)
+        paper = data.get("paper")
+        if paper is None:
+            return None
+        try:
+            appointment = paper.get("appointment_date")
+            return VisitPaper(
+                reference=str(paper["reference"]),
+                visit_type=VisitType(paper["visit_type"]),
+                paper_number=str(paper["paper_number"]),
+                department_code=paper.get("department_code"),
+                service_code=paper.get("service_code"),
+                appointment_date=datetime.fromisoformat(appointment).date() if appointment else None,
+                from_facility=paper.get("from_facility"),
+            )
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise HubUnavailable(f"hub sent a malformed paper ({type(exc).__name__})") from None
+
+    def payment_status(self, registration_key: str) -> PaymentStatus:
+        """What the hub has received by bank transfer for a registration (VietQR fees)."""
+        data = self._call("GET", f"/api/v1/registrations/{registration_key}/payment")
+        try:
+            paid_at = data.get("paid_at")
+            due = data.get("amount_due")
+            return PaymentStatus(
+                reference=str(data["reference"]),
+                paid_amount=int(data["paid_amount"]),
+                amount_due=None if due is None else int(due),
+                paid_at=datetime.fromisoformat(paid_at) if paid_at else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HubUnavailable(f"hub sent a malformed payment status ({type(exc).__name__})") from None
+
     def ping(self) -> bool:
         """True when the hub answers its health check; never raises."""
         try:
@@ -164,6 +215,25 @@ class HttpHubClient:
         except requests.RequestException:
             return False
         return response.status_code == 200
+
+    def verify_vneid(self, token: str) -> Identity:
+        """POST /api/v1/vneid/verify: the hub asks its verification service.
+
+        410 means the code outlived its minute; any other refusal of the code
+        is final for that code. The token is never logged (a live credential).
+        """
+        try:
+            data = self._call("POST", "/api/v1/vneid/verify", {"token": token})
+        except HubRejected as exc:
+            if exc.status == 410:
+                raise VneidExpired(exc.reason, exc.status) from None
+            raise VneidRejected(exc.reason, exc.status) from None
+        try:
+            citizen = citizen_from_dict(data["citizen"])
+            verifier = str(data.get("verifier", "unknown"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HubUnavailable(f"hub sent a malformed VNeID answer ({type(exc).__name__})") from None
+        return vneid_identity(citizen, verifier)
 
     # -- beyond the port ---------------------------------------------------------
 
@@ -234,3 +304,15 @@ class HttpHubClient:
             log.error("hub refused the kiosk's credentials on %s %s: %s", method, path, reason)
             raise HubUnavailable(f"hub refused the kiosk's credentials: {reason}")
         raise HubRejected(reason, status)
+
+
+def vneid_identity(citizen: Citizen, verifier: str) -> Identity:
+    """The identity a VNeID verification gives. The identification service
+    vouched for the person, as a chip's signature would (under Decree
+    59/2022/ND-CP a level-2 electronic identity stands in for the card)."""
+    return Identity(
+        citizen=citizen,
+        source=IdentitySource.VNEID,
+        verification=Verification.GENUINE,
+        verification_notes=(f"verified by the hub's VNeID service ({verifier})",),
+    )

@@ -10,31 +10,47 @@ Insurance answers come from the same data as the simulated gateway: the
 sample citizens in `assets/citizens` (by CCCD number or BHYT code) and one
 test card per result code (`card_for_result`), fed through
 `kiosk.insurance.interpret` like a real gateway answer.
+
+VNeID codes are checked like the hub's simulated verifier does
+(`server.vneid`: the same token layout, key and one-minute validity, by
+`vneid_clock`), so a code minted for the demo works against either hub.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 import re
 import secrets
+import struct
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
+from drivers.hub.http_client import vneid_identity
 from kiosk import insurance as rules
 from kiosk.domain import (
     VIETNAM_TZ,
     Citizen,
     Department,
     HubReceipt,
+    Identity,
     InsuranceCheck,
     ReferenceData,
     Registration,
     Service,
+    Sex,
 )
-from kiosk.errors import HubRejected, HubUnavailable
+from kiosk.errors import HubRejected, HubUnavailable, VneidExpired, VneidRejected
+from kiosk.payment import PaymentStatus, find_reference, payment_reference
+from kiosk.domain import VisitPaper
 
 DEFAULT_HOSPITAL_CODE = "01001"
 _MINUTES_PER_PATIENT = 8
@@ -105,6 +121,10 @@ class InMemoryHubClient:
         self._by_key: dict[str, StoredRegistration] = {}
         self._counters: dict[tuple[str, date], int] = {}
         self._people = self._load_people()
+        self._transfers: list[tuple[str | None, int]] = []  # (payment reference, VND)
+        # Open papers by patient: "CCCD:<id>" or "BHXH:<last 10 of the card>".
+        self._papers: dict[str, list[VisitPaper]] = {}
+        self.vneid_clock: Callable[[], float] = time.time  # unix seconds; tests move it
 
     # -- kiosk.ports.HubClient --------------------------------------------------
 
@@ -119,6 +139,8 @@ class InMemoryHubClient:
     def register(self, registration: Registration, printed_number: str | None = None) -> HubReceipt:
         self._reachable()
         printed_number = printed_number.strip() if printed_number and printed_number.strip() else None
+        if not _patient_keys(registration.identity.citizen.id_number, registration.identity.insurance_card_code):
+            raise HubRejected("a registration needs a 12-digit CCCD number or a BHYT card code", 422)
         with self._lock:
             stored = self._by_key.get(registration.key)
             if stored is not None:
@@ -160,12 +182,67 @@ class InMemoryHubClient:
             )
             stored = StoredRegistration(registration, receipt, printed_number, number, [])
             self._by_key[registration.key] = stored
+            self._use_paper(registration)
             if printed_number is not None:
                 self._flag_collisions(stored)
             return receipt
 
     def ping(self) -> bool:
         return not self.down
+
+    def payment_status(self, registration_key: str) -> PaymentStatus:
+        """Transfers booked with `record_transfer` under this registration's reference."""
+        self._reachable()
+        reference = payment_reference(registration_key)
+        with self._lock:
+            paid = sum(amount for ref, amount in self._transfers if ref == reference)
+            stored = self._by_key.get(registration_key)
+        due = stored.receipt.amount_due if stored is not None else None
+        covered = due is not None and paid >= due > 0
+        return PaymentStatus(reference, paid, due, datetime.now(VIETNAM_TZ) if covered else None)
+
+    def record_transfer(self, transfer_note: str, amount: int) -> bool:
+        """The simulated bank's callback: True when the note held a reference."""
+        reference = find_reference(transfer_note)
+        with self._lock:
+            self._transfers.append((reference, amount))
+        return reference is not None
+
+    def find_visit_paper(
+        self, citizen: Citizen, card_code: str | None, reference: str | None = None
+    ) -> VisitPaper | None:
+        self._reachable()
+        with self._lock:
+            for key in _patient_keys(citizen.id_number, card_code):
+                for paper in self._papers.get(key, []):
+                    if reference is None or paper.reference == reference:
+                        return paper
+        return None
+
+    def add_visit_paper(self, id_number: str | None, card_code: str | None, paper: VisitPaper) -> None:
+        """Record an open appointment or referral, as hub staff would."""
+        keys = _patient_keys(id_number, card_code)
+        if not keys:
+            raise ValueError("a paper needs a CCCD number or a card code")
+        with self._lock:
+            self._papers.setdefault(keys[0], []).append(paper)
+
+    def verify_vneid(self, token: str) -> Identity:
+        self._reachable()
+        slot = _simulated_vneid_slot(token.strip(), self.vneid_clock())
+        for person in self._people.values():
+            if int(person.get("slot", -1)) == slot:
+                citizen = Citizen(
+                    id_number=person["id_number"],
+                    full_name=person["full_name"],
+                    date_of_birth=date.fromisoformat(person["date_of_birth"]) if person.get("date_of_birth") else None,
+                    sex=Sex.from_vietnamese(str(person.get("sex", ""))),
+                    old_id_number=person.get("old_id_number"),
+                    place_of_residence=person.get("place_of_residence"),
+                    date_of_issue=date.fromisoformat(person["date_of_issue"]) if person.get("date_of_issue") else None,
+                )
+                return vneid_identity(citizen, "simulated")
+        raise VneidRejected("the VNeID code names nobody this service knows", 422)
 
     # -- beyond the port -------------------------------------------------------------
 
@@ -190,7 +267,8 @@ class InMemoryHubClient:
         if (
             previous.department_code != registration.department_code
             or previous.service_code != registration.service_code
-            or previous.identity.citizen.id_number != registration.identity.citizen.id_number
+            or _patient_keys(previous.identity.citizen.id_number, previous.identity.insurance_card_code)[:1]
+            != _patient_keys(registration.identity.citizen.id_number, registration.identity.insurance_card_code)[:1]
         ):
             raise HubRejected("this registration key was already used for a different visit", 409)
         if printed_number is not None and stored.printed_number is None:
@@ -210,6 +288,18 @@ class InMemoryHubClient:
             )
             self._flag_collisions(stored)
         return stored.receipt
+
+    def _use_paper(self, registration: Registration) -> None:
+        """Same rule as the hub: the paper a registration carries is used up."""
+        number = (registration.paper_number or "").strip()
+        if not number:
+            return
+        for key in _patient_keys(registration.identity.citizen.id_number, registration.identity.insurance_card_code):
+            papers = self._papers.get(key, [])
+            for paper in papers:
+                if paper.paper_number == number:
+                    papers.remove(paper)
+                    return
 
     def _flag_collisions(self, stored: StoredRegistration) -> None:
         day = stored.registration.created_at.astimezone(VIETNAM_TZ).date()
@@ -281,6 +371,52 @@ class InMemoryHubClient:
         return answer
 
 
+def _patient_keys(id_number: str | None, card_code: str | None) -> list[str]:
+    """The hub's patient keys (server.papers.patient_keys, same rule)."""
+    keys = []
+    if id_number and re.fullmatch(r"\d{12}", id_number):
+        keys.append("CCCD:" + id_number)
+    if card_code and re.fullmatch(r"[A-Za-z0-9]{10,15}", card_code):
+        keys.append("BHXH:" + card_code.upper()[-10:])
+    return keys
+
+
 def _number_in(printed: str) -> int:
     match = re.search(r"(\d+)\D*$", printed)
     return int(match.group(1)) if match else 0
+
+
+# -- VNeID: the layout of server.vneid's simulated tokens ----------------------------
+
+_VNEID_PREFIX = "VNEID:"
+_VNEID_KEY = b"vn-checkin-kiosk simulated VNeID verifier, not a secret"
+_VNEID_BODY = struct.Struct(">BBI4s")  # version, slot, issued-at, nonce
+_VNEID_MAC = 16
+_VNEID_TTL = 60.0
+_VNEID_FUTURE = 30.0
+
+
+def _simulated_vneid_slot(token: str, now: float) -> int:
+    """The sample-citizen slot a simulated VNeID code names; raises like the hub."""
+    if not token.startswith(_VNEID_PREFIX):
+        raise VneidRejected("not a VNeID code", 422)
+    text = token[len(_VNEID_PREFIX) :]
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        raise VneidRejected("the VNeID code is not base64url", 422) from None
+    if len(raw) != _VNEID_BODY.size + _VNEID_MAC:
+        raise VneidRejected("the VNeID code has the wrong length", 422)
+    body, mac = raw[: _VNEID_BODY.size], raw[_VNEID_BODY.size :]
+    if not hmac.compare_digest(mac, hmac.new(_VNEID_KEY, body, hashlib.sha256).digest()[:_VNEID_MAC]):
+        raise VneidRejected("the VNeID code was not issued by this service", 422)
+    version, slot, issued_at, _nonce = _VNEID_BODY.unpack(body)
+    if version != 1:
+        raise VneidRejected("unknown VNeID code version", 422)
+    age = now - issued_at
+    if age < -_VNEID_FUTURE:
+        raise VneidRejected("the VNeID code is dated in the future", 422)
+    if age > _VNEID_TTL:
+        raise VneidExpired(f"the VNeID code expired {age - _VNEID_TTL:.0f} s ago", 410)
+    return slot
+

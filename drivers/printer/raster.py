@@ -288,6 +288,10 @@ class TicketRasterizer:
         """The printed image as PNG, with its dpi recorded so viewers can show it at paper size."""
         return image_to_png(self.render(layout), self.dpi)
 
+    def render_qr_png(self, payload: str, module_px: int = 8) -> bytes:
+        """A QR symbol alone, for the screen (the VietQR beside the number)."""
+        return qr_png(payload, module_px)
+
     # -- measuring blocks ----------------------------------------------------------
 
     @property
@@ -416,6 +420,22 @@ class TicketRasterizer:
             draw(painter, QRectF(left, top, w, h))
 
         return _Piece(h, paint, gap_after=self.dots(1.5))
+
+
+def qr_png(payload: str, module_px: int = 8) -> bytes:
+    """One QR symbol as a 1-bit PNG: whole pixels per module, 4-module quiet
+    zone (ISO/IEC 18004 §7.3.7), error correction M as on the ticket."""
+    if module_px < 1:
+        raise ValueError("module_px must be at least 1")
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=4)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    modules = np.where(np.array(qr.get_matrix(), dtype=bool), 0, 255).astype(np.uint8)
+    pixels = np.kron(modules, np.ones((module_px, module_px), np.uint8))
+    image = Image.fromarray(pixels, "L").point(lambda v: 255 if v else 0, "1")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def default_logo_path() -> str:

@@ -8,10 +8,12 @@ bytes in tests/golden/ are this ticket. Changing it changes the golden file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from drivers.printer.raster import default_logo_path
 from kiosk.domain import VIETNAM_TZ, Department, InsuranceStatus, NumberIssuer, QueueTicket, Service
+from kiosk.payment import PaymentSettings, payment_request
 from kiosk.ticket import TicketLayout, ticket_layout
 
 SAMPLE_HOSPITAL = "BỆNH VIỆN HỮU NGHỊ ĐA KHOA NGHỆ AN"
@@ -51,3 +53,15 @@ def sample_ticket(issuer: NumberIssuer = NumberIssuer.HUB) -> QueueTicket:
 
 def sample_layout(*, with_logo: bool = True, issuer: NumberIssuer = NumberIssuer.HUB) -> TicketLayout:
     return ticket_layout(sample_ticket(issuer), SAMPLE_HOSPITAL, default_logo_path() if with_logo else None)
+
+
+#: The NAPAS example account (DOMAIN.md §5) so a printed test code is
+#: recognisably not a live account.
+SAMPLE_PAYMENT = PaymentSettings(enabled=True, bank_bin="970403", account="0011012345678", account_name="BV HUU NGHI DA KHOA NGHE AN")
+
+
+def sample_fee_paying_layout(*, with_logo: bool = True) -> TicketLayout:
+    """A fee-paying patient's ticket, with the VietQR payment section."""
+    ticket = replace(sample_ticket(), insurance_status=InsuranceStatus.NOT_FOUND, amount_due=150_000)
+    payment = payment_request(ticket, SAMPLE_PAYMENT)
+    return ticket_layout(ticket, SAMPLE_HOSPITAL, default_logo_path() if with_logo else None, payment)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout
 from kiosk.flow import FlowState, Step
 from ui.i18n import translate
 from ui.screens.base import Screen
-from ui.screens.words import sex_words, verification_words
+from ui.screens.words import identity_words, sex_words
 from ui.widgets import TonePanel, image_from_bytes, label
 
 
@@ -104,6 +104,6 @@ class IdentityCheckScreen(Screen):
             # No DG2 (QR-only identity) or a format Qt cannot show.
             self.photo.setText(translate("IdentityCheckScreen", "Không có ảnh"))
 
-        tone, words = verification_words(identity.verification)
+        tone, words = identity_words(identity)
         self.badge.set_tone(tone)
         self.badge_text.setText(words)

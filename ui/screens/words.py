@@ -12,7 +12,7 @@ import re
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 
-from kiosk.domain import Department, InsuranceStatus, Sex, Verification, VisitType
+from kiosk.domain import Department, Identity, IdentitySource, InsuranceStatus, Sex, Verification, VisitType
 from ui.i18n import LanguageSwitch, translate
 
 # -- what the kiosk is doing (FlowState.progress) --------------------------------
@@ -33,6 +33,7 @@ _PROGRESS = {
     "aa": QT_TRANSLATE_NOOP("Progress", "Đang kiểm tra thẻ thật hay giả..."),
     "verify": QT_TRANSLATE_NOOP("Progress", "Đang kiểm tra thẻ thật hay giả..."),
     "qr": QT_TRANSLATE_NOOP("Progress", "Đang đọc mã QR..."),
+    "vneid": QT_TRANSLATE_NOOP("Progress", "Đang xác thực mã VNeID..."),
     "insurance": QT_TRANSLATE_NOOP("Progress", "Đang kiểm tra thẻ bảo hiểm y tế..."),
     "register": QT_TRANSLATE_NOOP("Progress", "Đang đăng ký lượt khám..."),
     "print": QT_TRANSLATE_NOOP("Progress", "Đang in phiếu số thứ tự..."),
@@ -78,6 +79,17 @@ def verification_words(v: Verification) -> tuple[str, str]:
     """(tone, sentence)."""
     tone, text = _VERIFICATION[v]
     return tone, translate("Verification", text)
+
+
+_VNEID_VERIFIED = QT_TRANSLATE_NOOP("Verification", "Đã xác thực qua ứng dụng VNeID")
+
+
+def identity_words(identity: Identity) -> tuple[str, str]:
+    """(tone, sentence) for how this identity was checked: a VNeID identity
+    was vouched for by the identification service, not by a chip."""
+    if identity.source is IdentitySource.VNEID and identity.verification is Verification.GENUINE:
+        return "success", translate("Verification", _VNEID_VERIFIED)
+    return verification_words(identity.verification)
 
 
 # -- the insurance answer -----------------------------------------------------------

@@ -1,9 +1,13 @@
 """An authenticated session with the eMRTD application, and reading its files.
 
 Order of a read (ICAO 9303-11 §4.2, chip access procedure):
-1. SELECT the eMRTD application by AID (plain).
-2. Access control: BAC with an MRZ key (§4.3). PACE with the CAN (§4.4)
-   is the next issue; CAN keys are skipped with a note until then.
+1. Read EF.CardAccess in the clear by selecting 011C directly (the MF
+   answers 6D00 on CCCD cards, DOMAIN.md §1).
+2. Access control: PACE (§4.4) with the CAN or the MRZ when EF.CardAccess
+   offers an option this reader runs (ECDH Generic Mapping), then SELECT
+   the eMRTD application under SM. BAC (§4.3, MRZ keys only) after a plain
+   SELECT of the application when the chip has no EF.CardAccess or refuses
+   PACE (6982).
 3. Under secure messaging: SELECT EF by file identifier (P1=02, P2=0C),
    READ BINARY its first 4 bytes to learn the length from the TLV header
    (Appendix D.4 does the same), then READ BINARY the rest in chunks whose
@@ -46,7 +50,8 @@ from .apdu import (
     raise_for_status,
 )
 from .bac import BacKeys, RandomBytes, perform_bac
-from .lds import EMRTD_AID
+from .lds import EMRTD_AID, FID_EF_CARD_ACCESS
+from .pace import PaceInfo, PaceRefused, choose_pace_info, perform_pace
 from .sm import SecureMessaging
 
 Progress = Callable[[str], None]
@@ -65,7 +70,11 @@ TAG_DISCRETIONARY = 0x53  # READ BINARY B1: data come back in DO'53'
 # file, so a real end of file is never mistaken for one.
 _SIZE_TROUBLE_SWS = frozenset({SW_WRONG_LENGTH, SW_OFFSET_OUTSIDE_EF})
 
-CAN_SKIPPED_NOTE = "CAN key skipped: PACE is not implemented yet (BAC only)"
+CAN_SKIPPED_NOTE = "CAN key skipped: the chip offers no PACE this reader runs (BAC only)"
+PACE_REFUSED_NOTE = "chip refused PACE (6982): BAC used instead"
+NO_CARD_ACCESS_NOTE = "no EF.CardAccess on the chip: BAC only"
+BAD_CARD_ACCESS_NOTE = "EF.CardAccess does not parse: BAC only"
+CARD_ACCESS_MAX = 4096  # EF.CardAccess holds a few SecurityInfos: well under 1 KiB
 
 
 def _no_progress(step: str) -> None:
@@ -92,7 +101,13 @@ class ChipSession:
         self._read_size: int | None = None
         self._sm: SecureMessaging | None = None
         self._key: BacKeys | None = None
+        self._pace_key: ChipAccessKey | None = None
+        self._pace_info: PaceInfo | None = None
         self.notes: list[str] = []
+        # How the session was opened, for technicians: "PACE ECDH-GM AES-128
+        # brainpoolP256r1 (CAN)" or "BAC"; never the key itself.
+        self.access_protocol: str | None = None
+        self.card_access: bytes | None = None
 
     def __repr__(self) -> str:
         return f"ChipSession(open={self.is_open})"
@@ -131,25 +146,82 @@ class ChipSession:
         response = self._transmit_plain(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, data=EMRTD_AID))
         raise_for_status(response, "SELECT eMRTD application")
 
+    def read_card_access(self) -> PaceInfo | None:
+        """EF.CardAccess, read in the clear (ICAO 9303-11 §4.4.1, 9303-10).
+
+        Selected by its identifier directly (P1=02): CCCD chips answer 6D00
+        to selecting the MF. None (with a note) when the chip has none, or
+        nothing in it this reader can run.
+        """
+        self._sm = None
+        response = self._transmit_plain(
+            CommandApdu(0x00, INS_SELECT, 0x02, 0x0C, data=FID_EF_CARD_ACCESS.to_bytes(2, "big"))
+        )
+        if response.sw != SW_OK:
+            self.notes.append(NO_CARD_ACCESS_NOTE)
+            return None
+        data = bytearray()
+        # Plain READ BINARY in short chunks: the file is small and some
+        # readers cannot carry more before SM exists.
+        while len(data) < CARD_ACCESS_MAX:
+            chunk = self._transmit_plain(CommandApdu(0x00, INS_READ_BINARY, len(data) >> 8, len(data) & 0xFF, ne=256))
+            if chunk.sw1 == SW1_WRONG_LE and chunk.sw2:
+                chunk = self._transmit_plain(
+                    CommandApdu(0x00, INS_READ_BINARY, len(data) >> 8, len(data) & 0xFF, ne=chunk.sw2)
+                )
+            if chunk.sw not in (SW_OK, SW_END_OF_FILE) or not chunk.data:
+                break
+            data += chunk.data
+            try:
+                _, value_offset, value_length = tlv.parse_header(bytes(data))
+                if len(data) >= value_offset + value_length:
+                    data = data[: value_offset + value_length]
+                    break
+            except MalformedDataError:
+                pass  # header not complete yet
+            if chunk.sw == SW_END_OF_FILE:
+                break
+        self.card_access = bytes(data)
+        try:
+            info, notes = choose_pace_info(self.card_access)
+        except MalformedDataError:
+            self.notes.append(BAD_CARD_ACCESS_NOTE)
+            return None
+        self.notes.extend(notes)
+        return info
+
     def open(self, keys: Sequence[ChipAccessKey], progress: Progress = _no_progress) -> None:
-        """Select the application and authenticate with the first key that works.
+        """Authenticate with the first key that works: PACE when offered, else BAC.
 
         Raises AccessKeyRejected when no key opened the chip.
         """
         progress("select")
-        self.select_application()
+        pace_info = self.read_card_access()
         tried = 0
         for key in keys:
+            if not isinstance(key, (CanKey, MrzKey)):
+                raise TypeError(f"unsupported access key type {type(key).__name__}")
+            if pace_info is not None:
+                tried += 1
+                progress("pace")
+                try:
+                    self._open_pace(key, pace_info)
+                except PaceRefused:
+                    self.notes.append(PACE_REFUSED_NOTE)
+                    pace_info = None  # the chip will not do it: BAC from here on
+                except AccessKeyRejected:
+                    continue
+                else:
+                    self._pace_key, self._pace_info = key, pace_info
+                    self._read_size = self._initial_read_size()
+                    return
             if isinstance(key, CanKey):
                 if CAN_SKIPPED_NOTE not in self.notes:
                     self.notes.append(CAN_SKIPPED_NOTE)
                 continue
-            if not isinstance(key, MrzKey):
-                raise TypeError(f"unsupported access key type {type(key).__name__}")
-            if tried:
-                # A refused EXTERNAL AUTHENTICATE leaves the chip in an
-                # undefined state on some cards; start the next try clean.
-                self.select_application()
+            # Select before each BAC try: a refused EXTERNAL AUTHENTICATE
+            # leaves the chip in an undefined state on some cards.
+            self.select_application()
             tried += 1
             progress("bac")
             bac_keys = BacKeys.from_key(key)
@@ -158,14 +230,28 @@ class ChipSession:
             except AccessKeyRejected:
                 continue
             self._key = bac_keys
+            self.access_protocol = "BAC"
             self._read_size = self._initial_read_size()
             return
         if not tried:
-            raise AccessKeyRejected("no BAC (MRZ) key to try; PACE with the CAN is not implemented yet")
-        raise AccessKeyRejected(f"the chip refused all {tried} BAC key(s)")
+            raise AccessKeyRejected("no key to try: the chip offers no PACE, and BAC needs the MRZ data")
+        raise AccessKeyRejected(f"the chip refused all {tried} key(s)")
+
+    def _open_pace(self, key: ChipAccessKey, info: PaceInfo) -> None:
+        """PACE, then SELECT the eMRTD application under SM (§4.2)."""
+        result = perform_pace(self.transport, key, info, random_bytes=self._random_bytes)
+        self._sm = result.sm
+        kind = "CAN" if isinstance(key, CanKey) else "MRZ"
+        self.access_protocol = f"{info.describe()} ({kind})"
+        response = self.send(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, data=EMRTD_AID))
+        raise_for_status(response, "SELECT eMRTD application")
 
     def reopen(self) -> None:
         """Re-establish SM with the key that worked (after an SM error)."""
+        if self._pace_key is not None and self._pace_info is not None:
+            self._sm = None
+            self._open_pace(self._pace_key, self._pace_info)
+            return
         if self._key is None:
             raise SecureMessagingError("no key to re-establish secure messaging with")
         self.select_application()
