@@ -103,6 +103,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "idle_timeout_seconds": Key(float, 60.0, in_range(10, 600), "inactivity before the privacy wipe"),
         "data_dir": Key(str, "", None, "outbox, keys and logs; empty: the user data directory"),
         "fullscreen": Key(bool, True, None, "kiosk lockdown: full screen, no frame"),
+        "voice": Key(str, "auto", one_of("auto", "espeak", "none"), "spoken Vietnamese prompts: auto = espeak-ng when installed"),
         "clock": Key(str, "system", one_of("system", "simulated"), "simulated: time starts at simulated_start"),
         "simulated_start": Key(str, "", iso_datetime, "simulated clock start, e.g. 2026-11-23T07:30:00+07:00"),
     },
@@ -115,6 +116,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "device": Key(str, "0", None, "OpenCV device index or path"),
         "width": Key(int, 1280, in_range(160, 4096), "capture width in pixels"),
         "height": Key(int, 720, in_range(120, 4096), "capture height in pixels"),
+        "fps": Key(int, 30, in_range(5, 120), "frames per second asked of the camera; the on-screen preview shows them"),
+        "mirror_preview": Key(bool, True, None, "show the camera picture mirrored (a camera facing the patient); false for one looking down at the reader"),
         "images": Key(str, "", None, "simulated camera: image file or folder to show"),
     },
     "printer": {
@@ -151,6 +154,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "ca_file": Key(str, "", None, "extra CA bundle for a hospital-internal CA"),
         "timeout_seconds": Key(float, 5.0, in_range(0.5, 60), "per-request timeout"),
         "register_timeout_seconds": Key(float, 5.0, in_range(0.5, 60), "wait for a hub number before printing an offline one"),
+        "heartbeat_seconds": Key(float, 60.0, in_range(5, 3600), "how often the kiosk reports version, devices and outbox depth"),
+        "offline_number_block": Key(
+            int,
+            0,
+            in_range(0, 50),
+            "numbers per department the kiosk leases from the hub while online, printed in the hub's format "
+            "during an outage (0: off, offline tickets use the kiosk's own K01-A007 series). Leased numbers "
+            "count against the department's daily capacity and unused ones leave gaps",
+        ),
     },
 }
 

@@ -60,6 +60,7 @@ from kiosk.ports import (
     Clock,
     Delivery,
     HubClient,
+    ReferenceStore,
     RegistrationOutbox,
     TicketPrinter,
     TicketRenderer,
@@ -84,6 +85,16 @@ class DeskSettings:
     payment: PaymentSettings | None = None
 
 
+@dataclass(frozen=True)
+class TypedId:
+    """A CCCD number typed on the keypad: the key to the chip, nothing more."""
+
+    id_number: str
+
+    def __repr__(self) -> str:  # never the number in a log or traceback
+        return "TypedId(<redacted>)"
+
+
 def error_info(error: KioskError, retry_step: Step | None = None) -> ErrorInfo:
     return ErrorInfo(error.code, error.guidance_vi, error.guidance_en, retry_step)
 
@@ -102,6 +113,7 @@ class CheckInDesk:
         printer: TicketPrinter,
         renderer: TicketRenderer,
         clock: Clock,
+        reference_store: ReferenceStore | None = None,
     ) -> None:
         self.settings = settings
         self.flow = flow
@@ -113,8 +125,9 @@ class CheckInDesk:
         self._printer = printer
         self._renderer = renderer
         self._clock = clock
+        self._reference_store = reference_store
         # The CCCD QR seen in this session, waiting for the chip it opens.
-        self._pending_qr: CccdQr | None = None
+        self._pending_qr: CccdQr | TypedId | None = None  # or the typed ID
         # An appointment/referral slip's QR seen in this session.
         self._pending_hub_code: HubCode | None = None
         self._card_on_reader = False
@@ -145,14 +158,46 @@ class CheckInDesk:
         return self.flow.seconds_left(self._clock.monotonic())
 
     def refresh_reference(self) -> ReferenceData | None:
-        """Fetch departments and services; keep the last good copy when offline."""
+        """Fetch departments and services; keep the last good copy when offline.
+
+        Each fresh copy is saved (`reference_store`), so a kiosk started while
+        the hub is down still offers the departments it last knew; their
+        age is `reference_age_seconds()`.
+        """
         try:
             reference = self._hub.reference_data()
         except (HubUnavailable, HubRejected) as exc:
             log.warning("reference data not refreshed: %s", exc.code)
-            return self.flow.state.reference
+            current = self.flow.state.reference
+            if current is None and self._reference_store is not None:
+                current = self._cached_reference()
+            return current
         self.flow.set_reference(reference)
+        if self._reference_store is not None:
+            try:
+                self._reference_store.save(reference)
+            except StorageError as exc:  # the live copy still works
+                log.warning("reference data not cached: %s", exc)
         return reference
+
+    def _cached_reference(self) -> ReferenceData | None:
+        assert self._reference_store is not None
+        try:
+            cached = self._reference_store.load()
+        except StorageError as exc:
+            log.error("cached reference data unusable: %s", exc)
+            return None
+        if cached is not None:
+            log.info("using cached reference data (%s)", cached.fetched_at.isoformat() if cached.fetched_at else "age unknown")
+            self.flow.set_reference(cached)
+        return cached
+
+    def reference_age_seconds(self) -> float | None:
+        """How old the departments and services on screen are (None: none, or unknown)."""
+        reference = self.flow.state.reference
+        if reference is None or reference.fetched_at is None:
+            return None
+        return max(0.0, (self._clock.now() - reference.fetched_at).total_seconds())
 
     # -- identify ---------------------------------------------------------------------
 
@@ -176,6 +221,38 @@ class CheckInDesk:
 
     def card_removed(self) -> None:
         self._card_on_reader = False
+
+    def id_typed(self, id12: str) -> None:
+        """The patient typed the 12-digit ID on the keypad (no QR at hand).
+
+        The ID gives the chip's CAN (its last 6 digits, `kiosk.cccd.can`),
+        kept like a scanned QR until the card is on the reader. Only the chip
+        identifies the patient: a typed number alone proves nothing, so there
+        is no "go on without the chip" for it.
+        """
+        step = self.flow.state.step
+        if step not in (Step.IDLE, Step.IDENTIFY) or self.flow.state.busy:
+            raise FlowError("an ID can be typed only while identifying")
+        self.touch()
+        problems = cccd.validate_id_number(id12)
+        if problems:
+            log.info("typed ID refused: %s", problems[0])  # the problem, never the number
+            self.flow.fail(
+                ErrorInfo(
+                    "typed_id_invalid",
+                    "Số CCCD vừa nhập chưa đúng. Số CCCD có 12 chữ số, in ở mặt trước thẻ. Vui lòng nhập lại.",
+                    "The ID number typed is not valid. A CCCD number has 12 digits, printed on the front "
+                    "of the card. Please type it again.",
+                    Step.IDENTIFY,
+                )
+            )
+            return
+        typed = TypedId(id12)
+        self._pending_qr = typed
+        if self._card_on_reader:
+            self._read_chip(typed)
+        else:
+            self.flow.start("place_card_after_id")
 
     def qr_scanned(self, payload: str) -> None:
         """A QR code was decoded by the camera (called from the scanner thread)."""
@@ -214,7 +291,7 @@ class CheckInDesk:
         the printed QR data, marked "not verified" for the staff."""
         self.touch()
         qr = self._pending_qr
-        if qr is None:
+        if qr is None or isinstance(qr, TypedId):
             raise FlowError("no QR code to use")
         identity = Identity(
             citizen=qr.citizen(),
@@ -265,13 +342,16 @@ class CheckInDesk:
         )
         self.flow.identified(identity)
 
-    def _keys_for(self, qr: CccdQr) -> list[ChipAccessKey]:
+    def _keys_for(self, qr: CccdQr | TypedId) -> list[ChipAccessKey]:
         keys: list[ChipAccessKey] = [CanKey(cccd.can(qr.id_number))]
+        if isinstance(qr, TypedId):
+            # No date of birth or issue was typed: the CAN is the only key.
+            return keys
         # With today's date the law rule orders keys: still valid first.
         keys += cccd.mrz_keys_for(qr.id_number, qr.date_of_birth, qr.date_of_issue, today=self._clock.now().date())
         return keys
 
-    def _read_chip(self, qr: CccdQr) -> None:
+    def _read_chip(self, qr: CccdQr | TypedId) -> None:
         if not self._chip_lock.acquire(blocking=False):
             return  # a read is already under way
         try:
@@ -281,7 +361,9 @@ class CheckInDesk:
                 result = self._chip_reader.read_identity(transport, self._keys_for(qr), progress=self.flow.identifying)
             finally:
                 self._card_reader.disconnect()
-            if result.citizen.id_number != qr.id_number:
+            # A typed ID is only a key: the chip, having opened with it, is
+            # what identifies the patient, even after a typo in digits 1-6.
+            if not isinstance(qr, TypedId) and result.citizen.id_number != qr.id_number:
                 # The chip answered a key derived from this QR, yet holds
                 # another ID: the QR belongs to a different card.
                 raise CardNotGenuineError("chip and QR disagree")

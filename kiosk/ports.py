@@ -122,6 +122,29 @@ class QrDecoder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class QrOutline:
+    """Where a QR code was seen: its corners in frame pixels, clockwise from
+    the symbol's own top-left, and the size of the frame they refer to."""
+
+    corners: tuple[tuple[float, float], ...]
+    frame_width: int
+    frame_height: int
+
+
+class CameraPreview(Protocol):
+    """What a screen shows of the camera: its newest frame and where the QR
+    scanner last saw codes. Both calls are cheap and never wait on the
+    device or on a decode, so a UI timer may poll them (decoding stays on
+    the scanner's thread)."""
+
+    def latest_frame(self) -> Frame | None: ...
+
+    def qr_outlines(self) -> tuple[QrOutline, ...]:
+        """Codes found in a recent frame (none once they are out of view)."""
+        ...
+
+
 # -- printer ------------------------------------------------------------------
 
 
@@ -197,6 +220,21 @@ class ReferenceStore(Protocol):
     def load(self) -> ReferenceData | None:
         """The saved copy (its `fetched_at` says how old), or None if there
         is none. Raises `StorageError` when the file is unreadable."""
+        ...
+
+
+# -- voice ----------------------------------------------------------------------
+
+
+class VoicePrompter(Protocol):
+    """Speaks a short prompt (`drivers.voice`: espeak-ng, or silence)."""
+
+    def say(self, text: str, language: str = "vi") -> None:
+        """Start speaking and return at once; a newer prompt cuts an older one off."""
+        ...
+
+    def stop(self) -> None:
+        """Stop speaking now (the session ended)."""
         ...
 
 

@@ -598,6 +598,12 @@ class KioskTechnician:
     def test_hub(self, url: str, kiosk_id: str, secret: str) -> bool:
         if self.devices.hub_probe is None:
             raise KioskError("no hub probe")
+        if not secret and self.config["hub.secret_file"]:
+            # Nothing typed: test with the credential in use.
+            try:
+                secret = Path(self.config["hub.secret_file"]).expanduser().read_text(encoding="utf-8").strip()
+            except OSError:
+                secret = ""
         try:
             ok = self.devices.hub_probe(url, kiosk_id, secret)
         except KioskError as exc:

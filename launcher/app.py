@@ -49,7 +49,16 @@ def run_app(config: KioskConfig, *, ticket_folder: Path | None = None) -> int:
         options = KioskOptions.locked_down(config["kiosk.hospital_name"], config["kiosk.language"])
     else:
         options = KioskOptions(hospital_name=config["kiosk.hospital_name"], language=config["kiosk.language"])
-    window = KioskWindow(runner, options)
+    from launcher.technician import build_technician
+
+    window = KioskWindow(runner, options, technician=build_technician(kiosk))
+    # Spoken prompts for each step (espeak-ng's Vietnamese voice, or silence).
+    from drivers.voice import voice_prompter
+    from kiosk.voice import VoiceGuide
+
+    voice = voice_prompter(config["kiosk.voice"])
+    kiosk.flow.subscribe(VoiceGuide(voice))
+    window.attach_camera(kiosk.camera_preview, mirror=config["camera.mirror_preview"])
     window.show_kiosk()
     # SIGTERM from the service manager: leave the event loop cleanly so the
     # outbox is closed and the sync thread stops.
@@ -60,9 +69,22 @@ def run_app(config: KioskConfig, *, ticket_folder: Path | None = None) -> int:
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(500)
+    # systemd (sd_notify(3)): READY once the window is up, then WATCHDOG=1
+    # from this timer on the UI thread, so a hung event loop stops the pings
+    # and the service manager restarts the kiosk (WatchdogSec= in the unit).
+    from launcher.sdnotify import ServiceNotifier
+
+    service = ServiceNotifier.from_environment()
+    watchdog = QTimer()
+    if service.ping_milliseconds() is not None:
+        watchdog.timeout.connect(lambda: service.notify("WATCHDOG=1"))
+        watchdog.start(service.ping_milliseconds())
+    service.notify("READY=1")
     try:
         return app.exec()
     finally:
+        service.notify("STOPPING=1")
         window.request_exit()
         runner.shutdown(5)
+        voice.close()
         kiosk.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return run_doctor(args.config)
 
 
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from launcher.upgrade import migrate_outbox
+
+    print(migrate_outbox(load_config(args.config)))
+    return 0
+
+
 def _cmd_decode_qr(args: argparse.Namespace) -> int:
     from launcher.qrtool import decode_files
 
@@ -72,6 +80,13 @@ def _cmd_set_technician_pin(args: argparse.Namespace) -> int:
     return set_pin_command(load_config(args.config), from_stdin=args.pin_stdin)
 
 
+def _config_from_environment() -> Path | None:
+    """The installed package's wrapper and unit name the configuration in
+    $KIOSK_CONFIG (/etc/vn-checkin-kiosk/kiosk.toml)."""
+    value = os.environ.get("KIOSK_CONFIG")
+    return Path(value) if value else None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Self check-in kiosk for Vietnamese hospitals.")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -79,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run the kiosk (the default)")
-    run.add_argument("--config", type=Path, help="kiosk.toml")
+    run.add_argument("--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG)")
     run.set_defaults(func=_cmd_run)
 
     demo = sub.add_parser("demo", help="simulated devices and an in-process hub")
@@ -104,8 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     decode.set_defaults(func=_cmd_decode_qr)
 
     doctor = sub.add_parser("doctor", help="check configuration, devices, hub, outbox and fonts (OK/WARN/FAIL)")
-    doctor.add_argument("--config", type=Path, help="kiosk.toml (default: built-in defaults)")
+    doctor.add_argument(
+        "--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG, else built-in defaults)"
+    )
     doctor.set_defaults(func=_cmd_doctor)
+
+    migrate = sub.add_parser("migrate", help="bring the outbox schema up to date (run by the package on upgrade)")
+    migrate.add_argument("--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG)")
+    migrate.set_defaults(func=_cmd_migrate)
 
     pin = sub.add_parser("set-technician-pin", help="set the PIN that opens technician mode (stored as an argon2 hash)")
     pin.add_argument("--config", type=Path, help="kiosk.toml (for the data directory)")

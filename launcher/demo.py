@@ -28,6 +28,8 @@ from launcher.app import headless, qt_application
 
 log = logging.getLogger(__name__)
 
+DEMO_TECHNICIAN_PIN = "246810"
+
 # Which visit each sample citizen asks for in the scripted run, so the
 # screenshots show each kind of visit and several departments.
 _SCRIPT = {
@@ -215,12 +217,22 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
     try:
         if scripted:
             window = KioskWindow(runner, KioskOptions(hospital_name=hospital))
+            window.attach_camera(kiosk.camera_preview, mirror=kiosk.config["camera.mirror_preview"])
             window.resize(1280, 800)
             window.show()
             return _scripted(app, window, kiosk, output)
+        from launcher.technician import build_technician
+
+        # Technician mode in the demo: five taps on the hospital name, PIN 246810
+        # (the demo's data folder is new each run, so is its PIN file).
+        technician = build_technician(kiosk)
+        technician.gate.set_pin(DEMO_TECHNICIAN_PIN, via="demo")
         window = KioskWindow(
-            runner, KioskOptions(hospital_name=hospital, fullscreen=True, hide_cursor=False, block_shortcuts=False)
+            runner,
+            KioskOptions(hospital_name=hospital, fullscreen=True, hide_cursor=False, block_shortcuts=False),
+            technician=technician,
         )
+        window.attach_camera(kiosk.camera_preview, mirror=kiosk.config["camera.mirror_preview"])
         window.show_kiosk()
         panel = SimulatorPanel(kiosk.simulator.buttons(), kiosk.simulator.lift, shortcut_host=window)
         panel.show()
@@ -231,6 +243,12 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         panel.move(area.center().x() - panel.width() // 2, area.bottom() - panel.height() - 4)
         print(f"Kiosk demo running. Hub: {kiosk.embedded_hub.url}  Tickets: {output / 'tickets'}")
         print("Keys 1-4 tap a sample citizen's card, 0 lifts it. Close the window (Ctrl+Q) to stop.")
+        print(f"Technician mode: tap the hospital name 5 times, PIN {DEMO_TECHNICIAN_PIN}.")
+        # Spoken prompts, as on a real kiosk (silent without espeak-ng).
+        from drivers.voice import voice_prompter
+        from kiosk.voice import VoiceGuide
+
+        kiosk.flow.subscribe(VoiceGuide(voice_prompter("auto")))
         return app.exec()
     finally:
         window.request_exit()

@@ -15,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from kiosk.clock import SystemClock
 from kiosk.config import KioskConfig
-from kiosk.errors import HubUnavailable
+from kiosk.errors import HubRejected, HubUnavailable
 from kiosk.ports import Clock
 from kiosk.technician import (
     AUDIT_FILE,
@@ -81,10 +81,14 @@ def http_hub_probe(url: str, kiosk_id: str, secret: str, *, verify: bool | str =
     from drivers.hub.http_client import HttpHubClient
 
     client = HttpHubClient(url, kiosk_id, secret, timeout=timeout, verify=verify)
+    if not client.ping():  # the unauthenticated health check
+        return False
     try:
         client.reference_data()
-    except HubUnavailable:
-        return False
+    except HubUnavailable as exc:
+        # It answered its health check, so this is the hub's word on the
+        # credential (the client reports 401/403 as "unavailable").
+        raise HubRejected(str(exc), 401) from None
     return True
 
 

@@ -91,6 +91,10 @@ class CardSimulator:
         out: list[tuple[str, Callable[[], None]]] = []
         for c in self.citizens:
             out.append((f"{c['slot']}. {c['full_name']}", lambda s=c["slot"]: self.tap(s)))
+        # After the cards (keys 1-4 stay on them): a phone showing each
+        # citizen's VNeID code, for the hub's simulated verifier.
+        for c in self.citizens:
+            out.append((f"VNeID {c['slot']}", lambda s=c["slot"]: self.show_vneid(s)))
         return out
 
 
@@ -109,7 +113,15 @@ class Kiosk:
     simulator: CardSimulator | None
     embedded_hub: Any | None = None
     payment_watcher: Any | None = None  # kiosk.payment.PaymentWatcher, when VietQR is on
+    heartbeat: Any | None = None  # offline_cache.heartbeat.HeartbeatWorker
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def camera_preview(self) -> Any | None:
+        """What the identify screen shows (`kiosk.ports.CameraPreview`): the
+        scanner, which has the camera's newest frame and where it last found
+        a code; None without a camera."""
+        return self.scanner
 
     def start(self) -> None:
         self.sync.start()
@@ -121,8 +133,12 @@ class Kiosk:
         if self.payment_watcher is not None:
             self.payment_watcher.start()
         self.desk.refresh_reference()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
 
     def stop(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.card_watcher.stop()
         if self.payment_watcher is not None:
             self.payment_watcher.stop()
@@ -150,6 +166,55 @@ def _read_secret(path: str) -> str:
     if mode & 0o077:
         raise ConfigError("hub.secret_file", f"{p} is readable by other users; chmod 600 it")
     return text
+
+
+# A kiosk refreshes departments and services after a heartbeat reached the
+# hub when its copy is older than this (or came from the cache at start-up).
+REFERENCE_MAX_AGE_SECONDS = 15 * 60
+
+
+def _heartbeat(config: KioskConfig, hub: Any, desk: CheckInDesk, outbox: Any, printer: Any, card_reader: Any) -> Any:
+    if not hasattr(hub, "heartbeat"):
+        return None
+    from kiosk import __version__
+    from offline_cache.heartbeat import HeartbeatWorker
+
+    def devices() -> dict[str, Any]:
+        status = printer.status()
+        return {
+            "printer": {
+                "ok": status.ready,
+                "online": status.online,
+                "paper_out": status.paper_out,
+                "paper_near_end": status.paper_near_end,
+                "cover_open": status.cover_open,
+                "detail": status.detail,
+            },
+            # Presence is polled by the card watcher's own thread; here only
+            # which reader the kiosk was configured with.
+            "card_reader": {"ok": True, "name": getattr(card_reader, "name", type(card_reader).__name__)},
+            "reference": {"ok": desk.flow.state.reference is not None, "age_seconds": desk.reference_age_seconds()},
+        }
+
+    def refresh_if_stale() -> None:
+        age = desk.reference_age_seconds()
+        if age is None or age > REFERENCE_MAX_AGE_SECONDS:
+            desk.refresh_reference()
+
+    return HeartbeatWorker(
+        hub.heartbeat,
+        version=__version__,
+        device_status=devices,
+        outbox_depth=outbox.pending_count,
+        interval=config["hub.heartbeat_seconds"],
+        on_hub_reachable=refresh_if_stale,
+    )
+
+
+def _reference_cache(data_dir: Path) -> Any:
+    from offline_cache.reference_cache import ReferenceCache
+
+    return ReferenceCache(data_dir / "reference.json")
 
 
 def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Kiosk:
@@ -222,12 +287,13 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
 
         device: int | str = config["camera.device"]
         device = int(device) if str(device).isdigit() else device
-        camera = OpenCvCamera(device, config["camera.width"], config["camera.height"])
+        camera = OpenCvCamera(device, config["camera.width"], config["camera.height"], config["camera.fps"])
     elif config["camera.backend"] == "simulated":
         from drivers.camera.simulated import SimulatedCamera
 
         images = config["camera.images"]
-        camera = SimulatedCamera(images) if images else SimulatedCamera()
+        fps = config["camera.fps"]
+        camera = SimulatedCamera(images, fps=fps) if images else SimulatedCamera(fps=fps)
 
     if config["card.backend"] == "simulated":
         simulator = CardSimulator(card_reader, camera, sample_citizens())
@@ -252,6 +318,10 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
             }
         )
         printer: Any = EscposTicketPrinter(connection, width_dots=renderer.width_dots, rasterizer=renderer)
+    elif config["printer.backend"] == "system":
+        from drivers.printer.system_printer import SystemTicketPrinter
+
+        printer = SystemTicketPrinter(config["printer.system_printer"], rasterizer=renderer)
     else:
         from drivers.printer.file_printer import FileTicketPrinter
 
@@ -283,7 +353,20 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         printer=printer,
         renderer=renderer,
         clock=clock,
+        reference_store=_reference_cache(data_dir),
     )
+    if config["hub.offline_number_block"] and hasattr(hub, "lease_numbers"):
+        # Offline numbers from a block the hub leased us (offline_cache.leases).
+        from kiosk.domain import VIETNAM_TZ
+        from offline_cache.leases import LeaseKeeper, keep_topped_up
+
+        def _departments() -> list[tuple[str, str]]:
+            reference = flow.state.reference
+            return [(d.code, d.queue_prefix) for d in reference.departments] if reference else []
+
+        block = config["hub.offline_number_block"]
+        keeper = LeaseKeeper(outbox, hub, block_size=block, low_water=max(1, block // 2))
+        keep_topped_up(sync, keeper, _departments, lambda: clock.now().astimezone(VIETNAM_TZ).date())
     watcher = CardWatcher(card_reader, desk.card_placed, desk.card_removed)
     payment_watcher = PaymentWatcher(desk.payment_pending, desk.refresh_payment) if config["payment.enabled"] else None
     if camera is not None:
@@ -305,4 +388,5 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         simulator=simulator,
         embedded_hub=embedded,
         payment_watcher=payment_watcher,
+        heartbeat=_heartbeat(config, hub, desk, outbox, printer, card_reader),
     )

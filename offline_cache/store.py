@@ -143,6 +143,22 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 2: blocks of hub numbers leased for offline use (server.leases).
+    (
+        """
+        CREATE TABLE number_block (
+            lease_key         TEXT PRIMARY KEY,  -- the hub's idempotency key for the lease
+            department_prefix TEXT NOT NULL,
+            day               TEXT NOT NULL,     -- local date, ISO 8601
+            first_number      INTEGER NOT NULL,
+            last_number       INTEGER NOT NULL,  -- inclusive
+            next_number       INTEGER NOT NULL,  -- the next one to print; > last_number when used up
+            CHECK (first_number >= 1 AND last_number >= first_number),
+            CHECK (next_number BETWEEN first_number AND last_number + 1)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX number_block_day ON number_block (department_prefix, day, first_number)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -623,9 +639,11 @@ class OutboxStore:
     # -- offline numbers ------------------------------------------------------------
 
     def assign_offline_number(self, key: str, department_prefix: str, day: date) -> str:
-        """Give the registration a number such as "K01-A007", durably.
+        """Give the registration a number such as "A-013" or "K01-A007", durably.
 
-        The counter is per kiosk prefix, department prefix and day, and it
+        A number from a block the hub leased to this kiosk comes first
+        (`add_number_block`); when none is left, the kiosk's own series. The
+        counter is per kiosk prefix, department prefix and day, and it
         moves in the same transaction that writes the number onto the row:
         a crash can neither skip a number into nobody's hands nor print one
         twice. Calling again for the same key returns the same number.
@@ -643,15 +661,10 @@ class OutboxStore:
             status, printed = row
             if printed is not None:
                 return printed
-            (number,) = conn.execute(
-                "INSERT INTO offline_number (kiosk_prefix, department_prefix, day, last_number)"
-                " VALUES (?, ?, ?, 1)"
-                " ON CONFLICT (kiosk_prefix, department_prefix, day)"
-                " DO UPDATE SET last_number = last_number + 1"
-                " RETURNING last_number",
-                (self.kiosk_prefix, department_prefix, day.isoformat()),
-            ).fetchone()
-            printed = f"{self.kiosk_prefix}-{department_prefix}{number:03d}"
+            # A leased hub number first: it takes its place in the one queue.
+            printed = self._draw_leased(conn, department_prefix, day) or self._draw_kiosk_series(
+                conn, department_prefix, day
+            )
             if status == ACKED:
                 conn.execute(
                     "UPDATE outbox SET printed_number = ?, status = ?, next_attempt_at = ?, last_error = ?"
@@ -662,6 +675,70 @@ class OutboxStore:
             else:
                 conn.execute("UPDATE outbox SET printed_number = ? WHERE key = ?", (printed, key))
             return printed
+
+    def _draw_leased(self, conn: sqlite3.Connection, department_prefix: str, day: date) -> str | None:
+        """The next unused number of a block the hub leased us, as the hub prints it ("A-013")."""
+        row = conn.execute(
+            "SELECT lease_key, next_number FROM number_block"
+            " WHERE department_prefix = ? AND day = ? AND next_number <= last_number"
+            " ORDER BY first_number LIMIT 1",
+            (department_prefix, day.isoformat()),
+        ).fetchone()
+        if row is None:
+            return None
+        lease_key, number = row
+        conn.execute("UPDATE number_block SET next_number = next_number + 1 WHERE lease_key = ?", (lease_key,))
+        # The hub's own format (server.registrations.display_number).
+        return f"{department_prefix}-{number:03d}"
+
+    def _draw_kiosk_series(self, conn: sqlite3.Connection, department_prefix: str, day: date) -> str:
+        """The fallback when no leased number is left: "K01-A007", this kiosk's own series."""
+        (number,) = conn.execute(
+            "INSERT INTO offline_number (kiosk_prefix, department_prefix, day, last_number)"
+            " VALUES (?, ?, ?, 1)"
+            " ON CONFLICT (kiosk_prefix, department_prefix, day)"
+            " DO UPDATE SET last_number = last_number + 1"
+            " RETURNING last_number",
+            (self.kiosk_prefix, department_prefix, day.isoformat()),
+        ).fetchone()
+        return f"{self.kiosk_prefix}-{department_prefix}{number:03d}"
+
+    def add_number_block(self, lease_key: str, department_prefix: str, day: date, first: int, last: int) -> bool:
+        """Keep a block of numbers the hub leased to this kiosk (`server.leases`).
+
+        Idempotent by `lease_key`: the same lease stored twice (the answer
+        to a repeated request) is one block. Returns whether it was new.
+        """
+        if not department_prefix:
+            raise ValueError("department_prefix must not be empty")
+        if not 1 <= first <= last:
+            raise ValueError(f"a lease must run from 1 upwards, got {first}-{last}")
+        with self._write("store leased numbers") as conn:
+            cursor = conn.execute(
+                "INSERT INTO number_block (lease_key, department_prefix, day, first_number, last_number, next_number)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lease_key) DO NOTHING",
+                (lease_key, department_prefix, day.isoformat(), first, last, first),
+            )
+            return cursor.rowcount == 1
+
+    def leased_numbers_left(self, department_prefix: str, day: date) -> int:
+        """How many leased numbers this kiosk can still print for the department that day."""
+        with self._read("count leased numbers") as conn:
+            (left,) = conn.execute(
+                "SELECT COALESCE(SUM(last_number - next_number + 1), 0) FROM number_block"
+                " WHERE department_prefix = ? AND day = ?",
+                (department_prefix, day.isoformat()),
+            ).fetchone()
+        return int(left)
+
+    def number_blocks(self, department_prefix: str, day: date) -> int:
+        """How many blocks were leased for the department that day (names the next lease request)."""
+        with self._read("count leased numbers") as conn:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM number_block WHERE department_prefix = ? AND day = ?",
+                (department_prefix, day.isoformat()),
+            ).fetchone()
+        return int(count)
 
     # -- reading bookkeeping ---------------------------------------------------------
 
@@ -747,6 +824,10 @@ class OutboxStore:
             # Counters of days gone by can never be used again.
             conn.execute(
                 "DELETE FROM offline_number WHERE day < ?",
+                (cutoff.astimezone(VIETNAM_TZ).date().isoformat(),),
+            )
+            conn.execute(
+                "DELETE FROM number_block WHERE day < ?",
                 (cutoff.astimezone(VIETNAM_TZ).date().isoformat(),),
             )
         if keys:

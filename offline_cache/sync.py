@@ -115,6 +115,7 @@ class SyncWorker:
         self._failures_in_a_row = 0  # HubUnavailable streak, for the pause length
         self._last_contact: float | None = None  # clock.monotonic() of the last hub exchange
         self._listeners: list[Listener] = []
+        self._online_tasks: list[Callable[[], None]] = []
         self._last_notified: tuple[bool, int] | None = None
         self._express: deque[str] = deque()
         self._waiters: dict[str, list[_Waiter]] = {}
@@ -343,7 +344,31 @@ class SyncWorker:
             # online() truthful, and ends an outage early if the hub is back.
             self._ping_if_due(paused=False)
         self._notify_if_changed()
+        self._run_online_tasks()
         return sent
+
+    def add_online_task(self, task: Callable[[], None]) -> None:
+        """Run `task` on the worker's thread after every full pass while the hub is online.
+
+        For small chores that need the hub and should happen before the next
+        outage (leasing offline numbers, `offline_cache.leases`). The task runs
+        between passes, so it delays deliveries by its own duration: keep it
+        short, and cheap when there is nothing to do. A failing task is
+        logged and does not stop the worker.
+        """
+        with self._lock:
+            self._online_tasks.append(task)
+
+    def _run_online_tasks(self) -> None:
+        with self._lock:
+            if not self._online or self._stopping.is_set():
+                return
+            tasks = list(self._online_tasks)
+        for task in tasks:
+            try:
+                task()
+            except Exception:  # noqa: BLE001 - a chore must not stop delivery
+                log.exception("sync: online task failed")
 
     # -- sending one row ----------------------------------------------------------------
 

@@ -12,12 +12,21 @@ from drivers.card.icao.apdu import CommandApdu, ResponseApdu
 from drivers.card.icao.dg13 import parse_dg13
 from drivers.card.icao.lds import FID_DG1, FID_DG2, FID_DG13, FID_EF_COM, parse_dg1, parse_ef_com
 from drivers.card.icao.session import ChipSession
-from drivers.card.samples import sample_chip, sample_citizen, sample_citizens
+from drivers.card.samples import sample_chip as _sample_chip
+from drivers.card.samples import sample_citizen, sample_citizens
 from kiosk import cccd
 from kiosk.errors import CardRemovedError, FileNotFoundOnCard, SecureMessagingError, SecurityStatusNotSatisfied
 from kiosk.ports import MrzKey
 
 H = bytes.fromhex
+
+
+def sample_chip(slot: int, **options: object) -> SimulatedCccdChip:
+    """A BAC-only chip: these tests exercise BAC and 3DES SM on the card side
+    (PACE and AES SM have their own, tests/test_card_pace.py)."""
+    return _sample_chip(slot, pace=False, **options)
+
+
 SELECT_AID = H("00A4040C07A0000002471001")
 
 

@@ -59,7 +59,7 @@ def test_full_identity_read(slot: int) -> None:
     steps: list[str] = []
     result = IcaoChipReader().read_identity(reader.connect(), _keys(slot), steps.append)
 
-    assert steps == ["select", "bac", "dg1", "dg13", "dg2"]
+    assert steps == ["select", "pace", "dg1", "dg13", "dg2"]  # sample chips announce PACE like a CCCD
     assert result.verification is Verification.CHIP_READ
     assert result.notes == (PASSIVE_AUTH_NOTE,)
     z = result.citizen
@@ -85,14 +85,16 @@ def test_unknown_issue_date_still_opens_the_card(slot: int) -> None:
     assert result.citizen.id_number == sample_citizen(slot)["id_number"]
 
 
-def test_the_right_key_after_wrong_ones() -> None:
-    chip = sample_chip(2)
+@pytest.mark.parametrize("pace", [True, False])
+def test_the_right_key_after_wrong_ones(pace: bool) -> None:
+    chip = sample_chip(2, pace=pace)
     good = _keys(2)[0]
     wrong = [MrzKey(good.document_number, good.date_of_birth, date(2050, 11, 20)),
              MrzKey(good.document_number, good.date_of_birth, None)]  # fmt: skip
     steps: list[str] = []
     result = IcaoChipReader().read_identity(_on_reader(chip).connect(), [*wrong, good], steps.append)
-    assert steps[:4] == ["select", "bac", "bac", "bac"]
+    protocol = "pace" if pace else "bac"
+    assert steps[:4] == ["select", protocol, protocol, protocol]
     assert result.citizen.full_name == "TRẦN THỊ BÌNH"
 
 
@@ -108,22 +110,23 @@ def test_another_persons_key_is_rejected() -> None:
         IcaoChipReader().read_identity(_on_reader(sample_chip(1)).connect(), _keys(4))
 
 
-def test_can_only_is_rejected_with_a_clear_reason() -> None:
+def test_can_only_is_rejected_with_a_clear_reason_on_a_bac_only_chip() -> None:
     can = CanKey(cccd.can(sample_citizen(1)["id_number"]))
     with pytest.raises(AccessKeyRejected, match="PACE"):
-        IcaoChipReader().read_identity(_on_reader(sample_chip(1)).connect(), [can])
+        IcaoChipReader().read_identity(_on_reader(sample_chip(1, pace=False)).connect(), [can])
 
 
 def test_can_is_skipped_with_a_note_when_a_bac_key_follows() -> None:
     can = CanKey(cccd.can(sample_citizen(1)["id_number"]))
-    result = IcaoChipReader().read_identity(_on_reader(sample_chip(1)).connect(), [can, *_keys(1)])
+    chip = sample_chip(1, pace=False)
+    result = IcaoChipReader().read_identity(_on_reader(chip).connect(), [can, *_keys(1)])
     assert CAN_SKIPPED_NOTE in result.notes
 
 
 # -- a card pulled off mid-read ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("step", ["bac", "dg1", "dg13", "dg2"])
+@pytest.mark.parametrize("step", ["pace", "dg1", "dg13", "dg2"])
 def test_card_pulled_mid_read(step: str) -> None:
     reader = _on_reader(sample_chip(2))
 
@@ -264,10 +267,10 @@ def test_identity_first_then_photo_on_the_same_session() -> None:
     reader = IcaoChipReader()
     steps: list[str] = []
     result = reader.read_identity(transport, _keys(3), steps.append, with_photo=False)
-    assert result.citizen.photo is None and steps == ["select", "bac", "dg1", "dg13"]
+    assert result.citizen.photo is None and steps == ["select", "pace", "dg1", "dg13"]
     photo = reader.read_photo(transport, progress=steps.append)
     assert photo is not None and _png_size(photo) == (240, 320)
-    assert steps[-1] == "dg2" and steps.count("bac") == 1  # no second authentication
+    assert steps[-1] == "dg2" and steps.count("pace") == 1  # no second authentication
 
 
 def test_photo_on_a_new_transport_opens_a_new_session() -> None:
@@ -276,7 +279,7 @@ def test_photo_on_a_new_transport_opens_a_new_session() -> None:
     reader.read_identity(reader_slot.connect(), _keys(3), with_photo=False)
     steps: list[str] = []
     photo = reader.read_photo(reader_slot.connect(), progress=steps.append)  # keys remembered
-    assert photo is not None and steps == ["select", "bac", "dg2"]
+    assert photo is not None and steps == ["select", "pace", "dg2"]
 
 
 def test_photo_when_the_chip_has_none() -> None:

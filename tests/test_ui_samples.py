@@ -30,7 +30,9 @@ from kiosk.domain import (
     Verification,
     VisitType,
 )
+from drivers.printer.raster import qr_png
 from kiosk.flow import ErrorInfo, FlowState, Session, Step
+from kiosk.payment import PaymentSettings, payment_request
 
 PATIENT_NAME = "NGUYỄN THỊ HƯỜNG"
 PATIENT_ID = "001158012345"
@@ -217,6 +219,8 @@ STATE_NAMES = (
     "printing-ticket",
     "done",
     "done-print_error",
+    "done-vietqr",
+    "done-vietqr-paid",
     "error",
 )
 
@@ -275,8 +279,28 @@ def representative_states() -> dict[str, FlowState]:
             replace(done, print_error=PRINT_ERROR, ticket=ticket(NumberIssuer.KIOSK)),
             reference=REFERENCE,
         ),
+        "done-vietqr": FlowState(Step.DONE, fee_paying_done(), reference=REFERENCE),
+        "done-vietqr-paid": FlowState(
+            Step.DONE,
+            replace(fee_paying_done(), payment=fee_paying_done().payment.settled(None)),
+            reference=REFERENCE,
+        ),
         "error": FlowState(Step.ERROR, s, error=CARD_REMOVED, reference=REFERENCE),
     }
+
+
+PAYMENT_SETTINGS = PaymentSettings(
+    enabled=True, bank_bin="970403", account="0011012345678", account_name="BENH VIEN DA KHOA TINH"
+)
+
+
+def fee_paying_done() -> Session:
+    """A fee-paying patient's result: the VietQR beside the number."""
+    fee_ticket = replace(ticket(), insurance_status=InsuranceStatus.NOT_FOUND, amount_due=150_000)
+    payment = payment_request(fee_ticket, PAYMENT_SETTINGS)
+    assert payment is not None
+    payment = replace(payment, qr_png=qr_png(payment.qr_payload))
+    return replace(full_session(), ticket=fee_ticket, ticket_preview_png=ticket_png(), payment=payment)
 
 
 class RecordingDesk:
@@ -298,6 +322,9 @@ class RecordingDesk:
 
     def use_qr_without_chip(self) -> None:
         self._record("use_qr_without_chip")
+
+    def id_typed(self, id12: str) -> None:
+        self._record("id_typed", id12)
 
     def confirm_identity(self) -> None:
         self._record("confirm_identity")

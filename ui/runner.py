@@ -150,6 +150,9 @@ class DeskRunner(QObject):
     def use_qr_without_chip(self) -> None:
         self._submit("use_qr_without_chip", self._desk.use_qr_without_chip)
 
+    def id_typed(self, id12: str) -> None:
+        self._submit("id_typed", self._desk.id_typed, id12)
+
     def confirm_identity(self) -> None:
         self._submit("confirm_identity", self._desk.confirm_identity)
 

@@ -33,12 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.flow import FlowState, Session, Step
+from kiosk.ports import CameraPreview
 from kiosk.technician import TechnicianConsole
 from ui.i18n import ENGLISH, VIETNAMESE, LanguageSwitch, translate
 from ui.operations import CheckInOperations
 from ui.runner import DeskRunner
 from ui.screens import SCREENS, Screen
 from ui.screens.done import DoneScreen
+from ui.screens.keypad import attach_keypad
 from ui.technician import attach_technician
 from ui.theme import Metrics, metrics_for, stylesheet
 from ui.widgets import button, label, repolish
@@ -56,6 +58,9 @@ class KioskOptions:
     large_text: bool = False  # the large-text mode a new patient starts in
     countdown_seconds: float = 15.0  # show "I'm still here" this long before the wipe
     done_close_seconds: float = 20.0  # the result screen closes itself after this
+    # ... or after this while a VietQR waits to be paid: paying by phone takes
+    # longer than reading a number (the desk's idle wipe still bounds it).
+    payment_close_seconds: float = 60.0
     tick_ms: int = 1000
 
     @classmethod
@@ -327,6 +332,8 @@ class KioskWindow(QMainWindow):
         else:
             self.resize(1280, 800)
 
+        # The numeric keypad for the 12-digit ID, offered on the identify step.
+        self.keypad = attach_keypad(self, desk)
         if isinstance(desk, DeskRunner):
             self.attach(desk)
         self.render(FlowState(Step.IDLE, Session()))
@@ -341,6 +348,14 @@ class KioskWindow(QMainWindow):
         runner.status_changed.connect(self.set_connection_status)
         runner.failed.connect(self.operation_failed)
         runner.completed.connect(self.operation_completed)
+
+    def attach_camera(self, preview: CameraPreview | None, *, mirror: bool = True) -> None:
+        """Give the screens that show the live camera its picture
+        (`kiosk.ports.CameraPreview`, polled on the UI thread; never decodes)."""
+        for screen in self.screens.values():
+            attach = getattr(screen, "attach_camera", None)
+            if attach is not None:
+                attach(preview, mirror=mirror)
 
     def show_kiosk(self) -> None:
         """Show as configured: full screen in lockdown, a normal window otherwise."""
@@ -388,6 +403,7 @@ class KioskWindow(QMainWindow):
             self._finish_sent = False
         screen.render(state)
         self.stack.setCurrentWidget(screen)
+        self.keypad.follow(state)
         self._update_countdown()
 
     @Slot(bool, int)
@@ -490,7 +506,11 @@ class KioskWindow(QMainWindow):
             return
         if state.step is Step.DONE:
             self.countdown.hide()
-            own = self.options.done_close_seconds - (self._clock() - max(self._done_since, self._last_activity))
+            payment = state.session.payment
+            limit = self.options.done_close_seconds
+            if payment is not None and not payment.paid:
+                limit = max(limit, self.options.payment_close_seconds)
+            own = limit - (self._clock() - max(self._done_since, self._last_activity))
             desk_left = self._seconds_left()
             left = own if desk_left is None else min(own, desk_left)
             done.set_closing_in(max(0, math.ceil(left)))

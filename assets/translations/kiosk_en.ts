@@ -185,6 +185,45 @@
     </message>
 </context>
 <context>
+    <name>IdKeypad</name>
+    <message>
+        <source>Số này chưa đúng. Vui lòng xem lại từng chữ số trên thẻ, sửa rồi bấm Xong.</source>
+        <translation>This number is not right. Please check each digit against your card, correct it, then press Done.</translation>
+    </message>
+    <message>
+        <source>Còn {count} chữ số.</source>
+        <translation>{count} digits to go.</translation>
+    </message>
+    <message>
+        <source>Đủ 12 chữ số. Bấm Xong.</source>
+        <translation>All 12 digits typed. Press Done.</translation>
+    </message>
+    <message>
+        <source>Nhập số CCCD</source>
+        <translation>Type your ID number</translation>
+    </message>
+    <message>
+        <source>12 chữ số in ở mặt trước thẻ, dòng “Số định danh cá nhân”. Sau đó đặt thẻ lên đầu đọc.</source>
+        <translation>The 12 digits on the front of your card, on the “Personal identification number” line. Then place the card on the reader.</translation>
+    </message>
+    <message>
+        <source>Quay lại</source>
+        <translation>Back</translation>
+    </message>
+    <message>
+        <source>Xong</source>
+        <translation>Done</translation>
+    </message>
+    <message>
+        <source>Xoá</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>Xoá hết</source>
+        <translation>Clear</translation>
+    </message>
+</context>
+<context>
     <name>IdentifyScreen</name>
     <message>
         <source>Quay lại</source>
@@ -193,6 +232,22 @@
     <message>
         <source>Tiếp tục không dùng chip</source>
         <translation>Continue without the chip</translation>
+    </message>
+    <message>
+        <source>Hình ảnh từ camera</source>
+        <translation>What the camera sees</translation>
+    </message>
+    <message>
+        <source>Đang xác thực mã VNeID, vui lòng chờ</source>
+        <translation>Checking your VNeID code, please wait</translation>
+    </message>
+    <message>
+        <source>Máy đang hỏi hệ thống định danh điện tử.</source>
+        <translation>The kiosk is asking the national e-ID system.</translation>
+    </message>
+    <message>
+        <source>Việc này thường mất vài giây.</source>
+        <translation>This usually takes a few seconds.</translation>
     </message>
     <message>
         <source>Đang đọc thẻ, vui lòng chờ</source>
@@ -343,6 +398,10 @@
         <translation>Continue</translation>
     </message>
     <message>
+        <source>Tiếp tục ({seconds})</source>
+        <translation>Continue ({seconds})</translation>
+    </message>
+    <message>
         <source>Đang kiểm tra bảo hiểm y tế</source>
         <translation>Checking your health insurance</translation>
     </message>
@@ -356,6 +415,29 @@
     <message>
         <source>Chưa thực hiện được. Vui lòng thử lại, hoặc đến quầy tiếp đón nếu vẫn không được.</source>
         <translation>That did not work. Please try again, or go to the reception desk if it still does not work.</translation>
+    </message>
+</context>
+<context>
+    <name>PaymentPanel</name>
+    <message>
+        <source>Đã nhận {amount}. Cảm ơn bạn!</source>
+        <translation>{amount} received. Thank you!</translation>
+    </message>
+    <message>
+        <source>Bạn không cần trả tiền ở quầy thu ngân nữa.</source>
+        <translation>You do not need to pay at the cashier.</translation>
+    </message>
+    <message>
+        <source>Trả {amount} bằng điện thoại</source>
+        <translation>Pay {amount} by phone</translation>
+    </message>
+    <message>
+        <source>Mở ứng dụng ngân hàng và quét mã này. Mã cũng có trên phiếu.</source>
+        <translation>Open your banking app and scan this code. It is also on your ticket.</translation>
+    </message>
+    <message>
+        <source>Hoặc trả tại quầy thu ngân.</source>
+        <translation>Or pay at the cashier.</translation>
     </message>
 </context>
 <context>
@@ -402,6 +484,10 @@
     <message>
         <source>Đang đọc mã QR...</source>
         <translation>Reading the QR code...</translation>
+    </message>
+    <message>
+        <source>Đang xác thực mã VNeID...</source>
+        <translation>Checking the VNeID code...</translation>
     </message>
     <message>
         <source>Đang kiểm tra thẻ bảo hiểm y tế...</source>
@@ -451,6 +537,320 @@
     </message>
 </context>
 <context>
+    <name>Technician</name>
+    <message>
+        <source>Đầu đọc</source>
+        <translation>Readers</translation>
+    </message>
+    <message>
+        <source>Camera</source>
+        <translation>Camera</translation>
+    </message>
+    <message>
+        <source>Máy in</source>
+        <translation>Printer</translation>
+    </message>
+    <message>
+        <source>Máy chủ</source>
+        <translation>Hub</translation>
+    </message>
+    <message>
+        <source>Cấu hình</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <source>Hàng đợi gửi</source>
+        <translation>Outbox</translation>
+    </message>
+    <message>
+        <source>Nhật ký</source>
+        <translation>Logs</translation>
+    </message>
+    <message>
+        <source>Thoát</source>
+        <translation>Exit</translation>
+    </message>
+    <message>
+        <source>Đầu đọc thẻ</source>
+        <translation>Card readers</translation>
+    </message>
+    <message>
+        <source>Đọc thử thẻ</source>
+        <translation>Test read</translation>
+    </message>
+    <message>
+        <source>Đầu đọc:</source>
+        <translation>Readers:</translation>
+    </message>
+    <message>
+        <source>thẻ đặt vào</source>
+        <translation>card placed</translation>
+    </message>
+    <message>
+        <source>thẻ nhấc ra</source>
+        <translation>card removed</translation>
+    </message>
+    <message>
+        <source>Sự kiện thẻ (mới nhất trước):</source>
+        <translation>Card events (newest first):</translation>
+    </message>
+    <message>
+        <source>(chưa có)</source>
+        <translation>(none yet)</translation>
+    </message>
+    <message>
+        <source>Đang đọc thử…</source>
+        <translation>Reading…</translation>
+    </message>
+    <message>
+        <source>Đọc thử được: chip trả lời đúng chuẩn ICAO 9303.</source>
+        <translation>Test read OK: the chip answers as ICAO 9303 requires.</translation>
+    </message>
+    <message>
+        <source>Không có thẻ trên đầu đọc. Đặt một thẻ CCCD rồi thử lại.</source>
+        <translation>No card on the reader. Place a CCCD card and try again.</translation>
+    </message>
+    <message>
+        <source>Thẻ trả lời {sw}: không phải chip CCCD.</source>
+        <translation>The card answered {sw}: not a CCCD chip.</translation>
+    </message>
+    <message>
+        <source>Đọc thử lỗi: {code}</source>
+        <translation>Test read failed: {code}</translation>
+    </message>
+    <message>
+        <source>không hợp lệ</source>
+        <translation>invalid</translation>
+    </message>
+    <message>
+        <source>Không có camera (camera.backend = none).</source>
+        <translation>No camera (camera.backend = none).</translation>
+    </message>
+    <message>
+        <source>Đang chờ hình…</source>
+        <translation>Waiting for a picture…</translation>
+    </message>
+    <message>
+        <source>Camera chưa gửi hình.</source>
+        <translation>The camera has sent no picture yet.</translation>
+    </message>
+    <message>
+        <source>Thấy mã QR: {kinds}</source>
+        <translation>QR code seen: {kinds}</translation>
+    </message>
+    <message>
+        <source>Tỉ lệ giải mã: {percent}% ({frames} khung gần nhất)</source>
+        <translation>Decode rate: {percent}% (last {frames} frames)</translation>
+    </message>
+    <message>
+        <source>In trang thử</source>
+        <translation>Print test page</translation>
+    </message>
+    <message>
+        <source>Kiểm tra trạng thái</source>
+        <translation>Check status</translation>
+    </message>
+    <message>
+        <source>Trạng thái: đang kiểm tra…</source>
+        <translation>Status: checking…</translation>
+    </message>
+    <message>
+        <source>sẵn sàng</source>
+        <translation>ready</translation>
+    </message>
+    <message>
+        <source>không kết nối được</source>
+        <translation>not connected</translation>
+    </message>
+    <message>
+        <source>hết giấy</source>
+        <translation>out of paper</translation>
+    </message>
+    <message>
+        <source>nắp đang mở</source>
+        <translation>cover open</translation>
+    </message>
+    <message>
+        <source>chưa sẵn sàng</source>
+        <translation>not ready</translation>
+    </message>
+    <message>
+        <source>Trạng thái: {status}</source>
+        <translation>Status: {status}</translation>
+    </message>
+    <message>
+        <source>sắp hết giấy</source>
+        <translation>paper low</translation>
+    </message>
+    <message>
+        <source>Đang in…</source>
+        <translation>Printing…</translation>
+    </message>
+    <message>
+        <source>Đã in trang thử.</source>
+        <translation>Test page printed.</translation>
+    </message>
+    <message>
+        <source>Không in được: {error}</source>
+        <translation>Not printed: {error}</translation>
+    </message>
+    <message>
+        <source>Máy chủ (hub)</source>
+        <translation>Hub server</translation>
+    </message>
+    <message>
+        <source>Địa chỉ (https://…)</source>
+        <translation>Address (https://…)</translation>
+    </message>
+    <message>
+        <source>Mã kiosk</source>
+        <translation>Kiosk ID</translation>
+    </message>
+    <message>
+        <source>Khoá bí mật (để trống: giữ khoá cũ khi kiểm tra)</source>
+        <translation>Secret (empty: test with the current one)</translation>
+    </message>
+    <message>
+        <source>Kiểm tra kết nối</source>
+        <translation>Test connection</translation>
+    </message>
+    <message>
+        <source>Lưu</source>
+        <translation>Save</translation>
+    </message>
+    <message>
+        <source>Đang dùng: {backend} · {url} · kiosk {kiosk}</source>
+        <translation>In use: {backend} · {url} · kiosk {kiosk}</translation>
+    </message>
+    <message>
+        <source>Đang kết nối…</source>
+        <translation>Connecting…</translation>
+    </message>
+    <message>
+        <source>Máy chủ từ chối: {error}</source>
+        <translation>The hub refused: {error}</translation>
+    </message>
+    <message>
+        <source>Kết nối được, máy chủ chấp nhận kiosk này.</source>
+        <translation>Connected; the hub accepts this kiosk.</translation>
+    </message>
+    <message>
+        <source>Không kết nối được máy chủ. Kiểm tra địa chỉ và mạng.</source>
+        <translation>Cannot reach the hub. Check the address and the network.</translation>
+    </message>
+    <message>
+        <source>Chưa lưu: {error}</source>
+        <translation>Not saved: {error}</translation>
+    </message>
+    <message>
+        <source>Đã lưu. Khởi động lại ứng dụng để dùng cấu hình mới.</source>
+        <translation>Saved. Restart the application to use the new settings.</translation>
+    </message>
+    <message>
+        <source>Kiểm tra và lưu</source>
+        <translation>Check and save</translation>
+    </message>
+    <message>
+        <source>Khởi động lại ứng dụng</source>
+        <translation>Restart application</translation>
+    </message>
+    <message>
+        <source>Mỗi thay đổi được kiểm tra trước khi ghi vào tệp cấu hình.</source>
+        <translation>Each change is checked before it is written to the configuration file.</translation>
+    </message>
+    <message>
+        <source>Ứng dụng chạy không có tệp cấu hình (--config): chỉ xem.</source>
+        <translation>The application runs without a configuration file (--config): view only.</translation>
+    </message>
+    <message>
+        <source>Không hợp lệ, chưa lưu: {error}</source>
+        <translation>Invalid, not saved: {error}</translation>
+    </message>
+    <message>
+        <source>Hàng đợi gửi (outbox)</source>
+        <translation>Outbox</translation>
+    </message>
+    <message>
+        <source>Gửi ngay</source>
+        <translation>Send now</translation>
+    </message>
+    <message>
+        <source>Làm mới</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <source>đã kết nối</source>
+        <translation>connected</translation>
+    </message>
+    <message>
+        <source>mất kết nối</source>
+        <translation>offline</translation>
+    </message>
+    <message>
+        <source>Chờ gửi: {pending} · bị từ chối: {rejected} · máy chủ: {state}</source>
+        <translation>Pending: {pending} · rejected: {rejected} · hub: {state}</translation>
+    </message>
+    <message>
+        <source>Bị từ chối (lý do):</source>
+        <translation>Rejected (reason):</translation>
+    </message>
+    <message>
+        <source>Đã yêu cầu gửi ngay.</source>
+        <translation>Sending requested.</translation>
+    </message>
+    <message>
+        <source>Xuất nhật ký gần đây và nhật ký kỹ thuật. Số giấy tờ và mã thẻ được che.</source>
+        <translation>Export the recent log and the technician audit log. ID numbers and card codes are masked.</translation>
+    </message>
+    <message>
+        <source>Xuất nhật ký</source>
+        <translation>Export logs</translation>
+    </message>
+    <message>
+        <source>Không xuất được: {error}</source>
+        <translation>Not exported: {error}</translation>
+    </message>
+    <message>
+        <source>Đã xuất: {path}</source>
+        <translation>Exported: {path}</translation>
+    </message>
+</context>
+<context>
+    <name>TechnicianPin</name>
+    <message>
+        <source>Đang kiểm tra…</source>
+        <translation>Checking…</translation>
+    </message>
+    <message>
+        <source>Nhập mã PIN kỹ thuật rồi bấm OK.</source>
+        <translation>Enter the technician PIN, then press OK.</translation>
+    </message>
+    <message>
+        <source>Chưa đặt mã PIN. Đặt bằng lệnh: kiosk set-technician-pin</source>
+        <translation>No PIN is set. Set one with: kiosk set-technician-pin</translation>
+    </message>
+    <message>
+        <source>Sai quá nhiều lần. Thử lại sau {minutes} phút.</source>
+        <translation>Too many wrong tries. Try again in {minutes} minutes.</translation>
+    </message>
+    <message>
+        <source>Sai mã PIN. Còn {count} lần thử.</source>
+        <translation>Wrong PIN. {count} tries left.</translation>
+    </message>
+    <message>
+        <source>Chế độ kỹ thuật</source>
+        <translation>Technician mode</translation>
+    </message>
+    <message>
+        <source>Xoá</source>
+        <translation>Delete</translation>
+    </message>
+    <message>
+        <source>Quay lại</source>
+        <translation>Back</translation>
+    </message>
+</context>
+<context>
     <name>TopBar</name>
     <message>
         <source>● Đã kết nối</source>
@@ -494,6 +894,10 @@
     <message>
         <source>Không xác thực được thẻ: vui lòng đến quầy tiếp đón</source>
         <translation>The card could not be verified: please go to the reception desk</translation>
+    </message>
+    <message>
+        <source>Đã xác thực qua ứng dụng VNeID</source>
+        <translation>Verified through the VNeID app</translation>
     </message>
 </context>
 <context>

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.ports import Frame, QrDecoder
+from kiosk.ports import Frame, QrDecoder, QrOutline
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,13 @@ def _text_from_bytes(raw: bytes, fallback: str | None) -> str | None:
     return unicodedata.normalize("NFC", text) if text else None
 
 
-def _unique(payloads: Sequence[str]) -> list[str]:
+def _unique_located(found: Sequence[tuple[str, QrOutline]]) -> list[tuple[str, QrOutline]]:
     # A frame may show the same code twice (a reflection, a copy on a
-    # phone); report each payload once, in the order found.
-    return list(dict.fromkeys(payloads))
+    # phone); report each payload once, where it was first found.
+    seen: dict[str, QrOutline] = {}
+    for text, outline in found:
+        seen.setdefault(text, outline)
+    return list(seen.items())
 
 
 class ZxingQrDecoder:
@@ -89,9 +92,14 @@ class ZxingQrDecoder:
         return True
 
     def decode(self, frame: Frame) -> list[str]:
+        return [text for text, _ in self.decode_located(frame)]
+
+    def decode_located(self, frame: Frame) -> list[tuple[str, QrOutline]]:
+        """Each payload with where it is in the frame (for the preview's box)."""
         import zxingcpp
 
         gray = to_grayscale(frame)
+        height, width = gray.shape
         barcodes = zxingcpp.read_barcodes(
             gray,
             formats=zxingcpp.BarcodeFormat.QRCode,
@@ -108,8 +116,10 @@ class ZxingQrDecoder:
             else:
                 text = _text_from_bytes(barcode.bytes, barcode.text)
             if text:
-                payloads.append(text)
-        return _unique(payloads)
+                p = barcode.position
+                corners = tuple((float(c.x), float(c.y)) for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
+                payloads.append((text, QrOutline(corners, width, height)))
+        return _unique_located(payloads)
 
 
 def _has_eci(barcode: Any) -> bool:
@@ -135,18 +145,24 @@ class OpenCvQrDecoder:
         return hasattr(cv2, "QRCodeDetector")
 
     def decode(self, frame: Frame) -> list[str]:
+        return [text for text, _ in self.decode_located(frame)]
+
+    def decode_located(self, frame: Frame) -> list[tuple[str, QrOutline]]:
         gray = to_grayscale(frame)
+        height, width = gray.shape
         # The "Bytes" variant returns the raw payload; the text variant would
         # decode it for us with no say over the charset.
-        found, raw_payloads, _points, _straight = self._detector.detectAndDecodeBytesMulti(gray)
+        found, raw_payloads, points, _straight = self._detector.detectAndDecodeBytesMulti(gray)
         if not found:
             return []
         payloads = []
-        for raw in raw_payloads:
+        for index, raw in enumerate(raw_payloads):
             text = _text_from_bytes(bytes(raw), None) if raw is not None and len(raw) else None
             if text:
-                payloads.append(text)
-        return _unique(payloads)
+                quad = points[index] if points is not None and index < len(points) else ()
+                corners = tuple((float(x), float(y)) for x, y in quad)
+                payloads.append((text, QrOutline(corners, width, height)))
+        return _unique_located(payloads)
 
 
 class FirstSuccessQrDecoder:

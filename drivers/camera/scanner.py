@@ -8,6 +8,10 @@ queued. It survives anything the decoder, the camera or the callback throw.
 
 `on_payload` runs on the scanner thread. A UI must hand the payload over to
 its own thread (a Qt signal) instead of touching widgets from the callback.
+
+The scanner is also the screens' `kiosk.ports.CameraPreview`: the camera's
+newest frame, and the outlines of the codes found in the last decoded
+frame, so the preview can draw a box without decoding anything itself.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.ports import Camera, Frame, QrDecoder
+from kiosk.ports import Camera, Frame, QrDecoder, QrOutline
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,26 @@ class QrScanner:
         self._delivered = 0
         self._errors = 0
         self._last_error: str | None = None
+        self._clock = clock
+        # Outlines of the last decoded frame, published whole (one tuple
+        # assignment) so the UI thread reads them without taking a lock.
+        self._outlines: tuple[tuple[QrOutline, ...], float] = ((), 0.0)
+        # zxing-cpp and OpenCV decoders also say where each code is; any
+        # other QrDecoder still works, without boxes.
+        self._locate = getattr(decoder, "decode_located", None)
+
+    # Outlines older than this are stale: the scanner has stopped or stalled.
+    OUTLINE_HOLD_SECONDS = 1.0
+
+    def latest_frame(self) -> Frame | None:
+        """The camera's newest frame (`CameraPreview`); never decodes."""
+        return self._camera.latest_frame()
+
+    def qr_outlines(self) -> tuple[QrOutline, ...]:
+        outlines, at = self._outlines
+        if outlines and self._clock() - at > self.OUTLINE_HOLD_SECONDS:
+            return ()
+        return outlines
 
     def start(self) -> None:
         """Start the worker. The camera is started and stopped by its owner."""
@@ -145,7 +169,12 @@ class QrScanner:
                 if frame is None or frame is self._last_frame:
                     return []
                 self._last_frame = frame
-                payloads = self._decoder.decode(frame)
+                if self._locate is not None:
+                    located = self._locate(frame)
+                    payloads = [text for text, _ in located]
+                    self._outlines = (tuple(outline for _, outline in located), self._clock())
+                else:
+                    payloads = self._decoder.decode(frame)
                 self._frames_decoded += 1
             except Exception as exc:
                 self._note_error("decoding a frame", exc)

@@ -17,6 +17,20 @@ Failures are sorted into the two errors the application understands:
 
 TLS certificates are verified by default; `verify` may name the hospital's
 CA bundle.
+
+Clock skew. The hub accepts a signed request only when its timestamp is
+within ±60 s of the hub's clock (`server.security`). A kiosk whose clock has
+drifted further (no NTP on the hospital LAN, a dead RTC battery) would
+otherwise be locked out until a technician came, its outbox growing. So the
+client learns the hub's time from the `Date` header of every answer (RFC 9110
+§6.6.1; whole seconds) and signs with its own clock plus the measured offset;
+a 401 that taught it a new offset is retried once at once. The hub still
+decides with its own clock and nonces, so replay protection is unchanged; a
+forged Date header can only make the kiosk's requests fail, which whoever can
+forge it could do anyway (and TLS authenticates it in production). Offsets
+within `_SKEW_TOLERANCE` are ignored. The registration's created_at stays the
+kiosk's own time: it is what the patient's ticket shows, and offline there
+is nothing better; the hub records its own received_at beside it.
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import requests
@@ -49,6 +63,7 @@ from kiosk.domain import (
     Verification,
 )
 from kiosk.errors import HubRejected, HubUnavailable, VneidExpired, VneidRejected
+from kiosk.payment import PaymentStatus
 from kiosk.records import (
     citizen_from_dict,
     citizen_to_dict,
@@ -60,6 +75,27 @@ from kiosk.records import (
 from kiosk.domain import VisitPaper, VisitType
 
 log = logging.getLogger(__name__)
+
+# The Date header has one-second resolution and the round trip adds a little:
+# a smaller measured offset is noise, and the local clock is kept as it is.
+_SKEW_TOLERANCE = 2.0
+
+
+def hub_clock_offset(date_header: str | None, sent_at: float, received_at: float) -> float | None:
+    """Hub time minus kiosk time, from an answer's Date header; None if it has none.
+
+    The header truncates to the second, so the hub's time was somewhere in
+    [Date, Date + 1): its middle is compared with the middle of the exchange.
+    """
+    if not date_header:
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.timestamp() + 0.5 - (sent_at + received_at) / 2
 
 
 def sign_request(secret: str, method: str, path_and_query: str, body: bytes, timestamp: str, nonce: str) -> str:
@@ -105,6 +141,7 @@ class HttpHubClient:
         self._timeout = timeout
         self._verify = verify
         self._clock = clock
+        self._offset = 0.0  # hub clock minus ours, seconds (see the module docstring)
         # requests.Session is not documented as thread-safe; the kiosk calls
         # the hub from its flow thread and its outbox thread at once, so each
         # thread gets its own session (and connection pool).
@@ -209,12 +246,41 @@ class HttpHubClient:
             raise HubUnavailable(f"hub sent a malformed payment status ({type(exc).__name__})") from None
 
     def ping(self) -> bool:
-        """True when the hub answers its health check; never raises."""
+        """True when the hub answers its health check; never raises.
+
+        The answer's Date header also corrects the signing clock, so the
+        first signed request after start-up is already on the hub's time.
+        """
+        sent_at = self._clock()
         try:
             response = self._session().get(self._base + "/api/v1/health", timeout=self._timeout, verify=self._verify)
         except requests.RequestException:
             return False
+        self._learn_offset(response, sent_at)
         return response.status_code == 200
+
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the hub's clock is ahead of this kiosk's (negative: behind); 0 within tolerance."""
+        return self._offset
+
+    def _learn_offset(self, response: requests.Response, sent_at: float) -> bool:
+        """Adopt the offset the answer shows; True when the signing clock changed."""
+        measured = hub_clock_offset(response.headers.get("Date"), sent_at, self._clock())
+        if measured is None:
+            return False
+        new = measured if abs(measured) > _SKEW_TOLERANCE else 0.0
+        old = self._offset
+        if abs(new - old) <= _SKEW_TOLERANCE:
+            return False
+        # A float store is atomic under the GIL; threads racing here measured
+        # the same hub, so either value is right.
+        self._offset = new
+        if new:
+            log.warning("kiosk clock differs from the hub's by %+.0f s; signing with the hub's time (check NTP)", new)
+        else:
+            log.info("kiosk clock agrees with the hub's again")
+        return True
 
     def verify_vneid(self, token: str) -> Identity:
         """POST /api/v1/vneid/verify: the hub asks its verification service.
@@ -243,6 +309,25 @@ class HttpHubClient:
             "POST", "/api/v1/kiosks/heartbeat", {"version": version, "devices": devices, "outbox_depth": outbox_depth}
         )
 
+    def lease_numbers(self, department_code: str, day: date, size: int, lease_key: str) -> dict[str, Any]:
+        """Lease a block of queue numbers for offline use (POST /api/v1/leases).
+
+        Answers {"queue_prefix", "day", "first", "last", ...}; `lease_key`
+        makes a repeated request answer the same block.
+        """
+        data = self._call(
+            "POST",
+            "/api/v1/leases",
+            {"lease_key": lease_key, "department_code": department_code, "day": day.isoformat(), "size": size},
+        )
+        try:
+            first, last, prefix = int(data["first"]), int(data["last"]), str(data["queue_prefix"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HubUnavailable(f"hub sent a malformed lease ({type(exc).__name__})") from None
+        if not prefix or not 1 <= first <= last:
+            raise HubUnavailable("hub sent an impossible lease")
+        return {**data, "first": first, "last": last, "queue_prefix": prefix}
+
     def close(self) -> None:
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, []
@@ -268,19 +353,27 @@ class HttpHubClient:
         if payload is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         prepared = session.prepare_request(requests.Request(method, self._base + path, data=body or None, headers=headers))
-        timestamp = str(int(self._clock()))
-        nonce = secrets.token_urlsafe(18)
-        prepared.headers["X-Kiosk-Id"] = self._kiosk_id
-        prepared.headers["X-Timestamp"] = timestamp
-        prepared.headers["X-Nonce"] = nonce
-        prepared.headers["X-Signature"] = sign_request(self._secret, method, prepared.path_url, body, timestamp, nonce)
         options = session.merge_environment_settings(prepared.url, {}, None, self._verify, None)
-        try:
-            response = session.send(prepared, timeout=self._timeout, **options)
-        except requests.Timeout:
-            raise HubUnavailable(f"hub did not answer {method} {path} within {self._timeout} s") from None
-        except requests.RequestException as exc:
-            raise HubUnavailable(f"hub unreachable ({type(exc).__name__})") from None
+        for _attempt in range(2):
+            sent_at = self._clock()
+            timestamp = str(int(sent_at + self._offset))
+            nonce = secrets.token_urlsafe(18)
+            prepared.headers["X-Kiosk-Id"] = self._kiosk_id
+            prepared.headers["X-Timestamp"] = timestamp
+            prepared.headers["X-Nonce"] = nonce
+            prepared.headers["X-Signature"] = sign_request(self._secret, method, prepared.path_url, body, timestamp, nonce)
+            try:
+                response = session.send(prepared, timeout=self._timeout, **options)
+            except requests.Timeout:
+                raise HubUnavailable(f"hub did not answer {method} {path} within {self._timeout} s") from None
+            except requests.RequestException as exc:
+                raise HubUnavailable(f"hub unreachable ({type(exc).__name__})") from None
+            corrected = self._learn_offset(response, sent_at)
+            # The hub refuses a stale timestamp before it reads the request,
+            # so sending again (new timestamp, new nonce) cannot do anything
+            # twice; once only, so a wrong secret costs one extra request.
+            if not (response.status_code == 401 and corrected):
+                break
         return self._answer(method, path, response)
 
     def _answer(self, method: str, path: str, response: requests.Response) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 from kiosk.flow import FlowState, Step
 from kiosk.ticket import format_vnd
 from ui.i18n import translate
+from ui.payment_panel import PaymentPanel
 from ui.screens.base import Screen
 from ui.screens.words import room_and_floor
 from ui.widgets import FitLabel, TonePanel, button, image_from_bytes, label
@@ -59,6 +60,10 @@ class DoneScreen(Screen):
             self.print_problem.layout_.addWidget(w)
         self.print_problem.layout_.setAlignment(self.reprint, Qt.AlignmentFlag.AlignLeft)
         right.addWidget(self.print_problem)
+        # VietQR for a fee-paying patient: in place of the ticket preview.
+        self.payment = self.data_widget(PaymentPanel())
+        self.payment.hide()
+        right.addWidget(self.payment)
         right.addStretch(1)
         row.addLayout(right)
         self.body_layout.addLayout(row)
@@ -75,6 +80,8 @@ class DoneScreen(Screen):
     def metrics_changed(self) -> None:
         self.number.set_point_size(self.metrics.number_pt)
         self.print_problem.setFixedWidth(int(6.2 * self.metrics.touch_px))
+        self.payment.setFixedWidth(int(6.2 * self.metrics.touch_px))
+        self.payment.set_code_side(int(2.6 * self.metrics.touch_px))
 
     def retranslate(self) -> None:
         self.problem_title.setText(
@@ -85,6 +92,7 @@ class DoneScreen(Screen):
         self.done.setText(translate("DoneScreen", "Xong"))
         self._show_reprint_status()
         self._show_closing()
+        self.payment.retranslate()
 
     # -- what the window tells us ---------------------------------------------------------
 
@@ -143,7 +151,7 @@ class DoneScreen(Screen):
             self.instructions.setText(
                 translate("DoneScreen", "Hãy lấy phiếu ở khe máy in và chờ gọi số trước cửa phòng khám.")
             )
-        if ticket.amount_due > 0:
+        if ticket.amount_due > 0 and s.payment is None:
             self.amount.setText(
                 translate("DoneScreen", "Số tiền cần trả tại quầy thu ngân: {amount}").format(
                     amount=format_vnd(ticket.amount_due)
@@ -151,7 +159,8 @@ class DoneScreen(Screen):
             )
         else:
             self.amount.clear()
-        self.amount.setVisible(ticket.amount_due > 0)
+        # With a VietQR the payment panel says the amount (and "paid").
+        self.amount.setVisible(ticket.amount_due > 0 and s.payment is None)
         if ticket.estimated_wait_minutes:
             self.wait.setText(
                 translate("DoneScreen", "Thời gian chờ dự kiến: khoảng {minutes} phút").format(
@@ -162,13 +171,14 @@ class DoneScreen(Screen):
             self.wait.clear()
         self.wait.setVisible(bool(ticket.estimated_wait_minutes))
         self.print_problem.setVisible(failed)
+        self.payment.show_payment(s.payment)
         if s.print_error is not None:
             self.problem_text.setText(self.tr_data(s.print_error.guidance_vi, s.print_error.guidance_en))
 
         t = self.metrics.touch_px
         # Without paper the preview would only repeat the number beside it;
         # the space goes to what to do instead.
-        pixmap = None if failed else image_from_bytes(s.ticket_preview_png, QSize(3 * t, int(5.2 * t)))
+        pixmap = None if failed or s.payment is not None else image_from_bytes(s.ticket_preview_png, QSize(3 * t, int(5.2 * t)))
         if pixmap is not None:
             self.preview.setPixmap(pixmap)
             self.preview.show()

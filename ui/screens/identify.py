@@ -5,14 +5,20 @@ Three prompts come from the desk: the plain "place your card", "show the QR"
 "now the card" (the QR was read; the chip will confirm it). While the chip
 is read the patient must keep the card still, so that is what we say, with
 the step in plain words so a long read does not look like a hang.
+
+Beside the picture, when the kiosk has a camera, the live camera view
+(`ui.camera_preview`) shows what the camera sees, with a green box on a code
+it found, so a patient can aim a card or a phone.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QHBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout
 
 from kiosk.flow import FlowState, Step
+from kiosk.ports import CameraPreview
+from ui.camera_preview import CameraPreviewWidget
 from ui.i18n import translate
 from ui.screens.base import Screen
 from ui.screens.words import progress_text
@@ -33,8 +39,22 @@ class IdentifyScreen(Screen):
         self.progress = label("lead", align=Qt.AlignmentFlag.AlignCenter)
         self.hint = label("muted", align=Qt.AlignmentFlag.AlignCenter)
 
+        self.camera = CameraPreviewWidget()
+        self.camera_caption = label("muted", align=Qt.AlignmentFlag.AlignCenter)
+        self.camera_caption.hide()
+        camera_column = QVBoxLayout()
+        camera_column.setSpacing(4)
+        camera_column.addWidget(self.camera, 0, Qt.AlignmentFlag.AlignHCenter)
+        camera_column.addWidget(self.camera_caption)
+
         self.body_layout.addStretch(1)
-        self.body_layout.addWidget(self.picture)
+        picture_row = QHBoxLayout()
+        picture_row.setSpacing(2 * self.metrics.spacing_px)
+        picture_row.addStretch(1)
+        picture_row.addWidget(self.picture)
+        picture_row.addLayout(camera_column)
+        picture_row.addStretch(1)
+        self.body_layout.addLayout(picture_row)
         busy_row = QHBoxLayout()
         busy_row.addStretch(1)
         busy_row.addWidget(self.busy)
@@ -52,14 +72,29 @@ class IdentifyScreen(Screen):
         self.footer.addWidget(self.without_chip)
         self._picture_name = ""
         self.busy.set_diameter(int(1.4 * self.metrics.touch_px))
+        self._size_camera()
+
+    def attach_camera(self, preview: CameraPreview | None, *, mirror: bool = True) -> None:
+        """Show this camera's live picture (None: the kiosk has no camera)."""
+        self.camera.set_mirror(mirror)
+        self.camera.set_source(preview)
+        if self.state is not None:
+            self.show_state(self.state)
+
+    def _size_camera(self) -> None:
+        # 16:9 like the camera; as tall as the card picture beside it is wide.
+        width = 5 * self.metrics.touch_px
+        self.camera.set_preview_size(QSize(width, width * 9 // 16))
 
     def metrics_changed(self) -> None:
         self.busy.set_diameter(int(1.4 * self.metrics.touch_px))
         self._picture_name = ""  # redraw at the new size
+        self._size_camera()
 
     def retranslate(self) -> None:
         self.back.setText(translate("IdentifyScreen", "Quay lại"))
         self.without_chip.setText(translate("IdentifyScreen", "Tiếp tục không dùng chip"))
+        self.camera_caption.setText(translate("IdentifyScreen", "Hình ảnh từ camera"))
 
     def _set_picture(self, name: str) -> None:
         if name == self._picture_name:
@@ -80,6 +115,20 @@ class IdentifyScreen(Screen):
         # The flow refuses "back" while a device is working; do not offer it.
         self.back.setVisible(not busy)
         self.without_chip.setVisible(not busy and state.prompt == PLACE_CARD_AFTER_QR)
+
+        # The live picture while the patient is aiming; not while a chip is
+        # read or a code is being checked (nothing to aim then).
+        live = self.camera.has_source and not busy
+        self.camera.setVisible(live)
+        self.camera_caption.setVisible(live)
+
+        if busy and state.progress == "vneid":
+            self._set_picture("")
+            self.title.setText(translate("IdentifyScreen", "Đang xác thực mã VNeID, vui lòng chờ"))
+            self.instruction.setText(translate("IdentifyScreen", "Máy đang hỏi hệ thống định danh điện tử."))
+            self.progress.setText(progress_text(state.progress))
+            self.hint.setText(translate("IdentifyScreen", "Việc này thường mất vài giây."))
+            return
 
         if busy:
             self._set_picture("")
@@ -126,3 +175,4 @@ class IdentifyScreen(Screen):
 
     def wipe(self) -> None:
         self.progress.clear()
+        self.camera.clear()  # the last frame may show a card or a face

@@ -6,9 +6,10 @@ green apart): the headline says it, and the gateway's own message follows.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout
 
+from kiosk.domain import InsuranceStatus
 from kiosk.flow import FlowState, Step
 from ui.i18n import translate
 from ui.screens.base import Screen
@@ -18,6 +19,13 @@ from ui.widgets import BusyIndicator, TonePanel, label
 
 class InsuranceScreen(Screen):
     step = Step.INSURANCE
+
+    # A VALID answer needs no decision: after this many seconds the screen
+    # goes on by itself (one touch fewer on every insured visit). Long
+    # enough to read the green headline; the patient can still press
+    # "Tiếp tục" at once, or "Quay lại". Every other answer waits for a touch:
+    # it says something the patient must take in. None: always wait.
+    auto_continue_seconds: int | None = 5
 
     def build(self) -> None:
         self.busy = BusyIndicator()
@@ -61,7 +69,43 @@ class InsuranceScreen(Screen):
         self.footer.addWidget(self.back)
         self.footer.addStretch(1)
         self.footer.addWidget(self.next)
+        self._auto = QTimer(self)
+        self._auto.setInterval(1000)
+        self._auto.timeout.connect(self._auto_tick)
+        self._auto_left = 0
         self.metrics_changed()
+
+    # -- going on by itself after a VALID answer ---------------------------------------
+
+    def _start_auto(self) -> None:
+        if self.auto_continue_seconds is None:
+            return
+        if not self._auto.isActive():
+            self._auto_left = self.auto_continue_seconds
+            self._auto.start()
+        self._show_next_text()
+
+    def stop_auto(self) -> None:
+        self._auto.stop()
+        self._auto_left = 0
+        self._show_next_text()
+
+    def _auto_tick(self) -> None:
+        self._auto_left -= 1
+        if self._auto_left <= 0:
+            self.stop_auto()
+            self.desk.continue_from_insurance()
+            return
+        self._show_next_text()
+
+    def _show_next_text(self) -> None:
+        text = translate("InsuranceScreen", "Tiếp tục")
+        if self._auto.isActive():
+            text = translate("InsuranceScreen", "Tiếp tục ({seconds})").format(seconds=self._auto_left)
+        self.next.setText(text)
+
+    def wipe(self) -> None:
+        self.stop_auto()
 
     def metrics_changed(self) -> None:
         self.busy.set_diameter(int(1.4 * self.metrics.touch_px))
@@ -71,7 +115,7 @@ class InsuranceScreen(Screen):
         self.code_caption.setText(translate("InsuranceScreen", "Mã thẻ:"))
         self.valid_caption.setText(translate("InsuranceScreen", "Hạn thẻ đến:"))
         self.back.setText(translate("InsuranceScreen", "Quay lại"))
-        self.next.setText(translate("InsuranceScreen", "Tiếp tục"))
+        self._show_next_text()
 
     def show_state(self, state: FlowState) -> None:
         check = state.session.insurance
@@ -81,6 +125,10 @@ class InsuranceScreen(Screen):
         self.panel.setVisible(not waiting)
         self.back.setVisible(not state.busy)
         self.next.setVisible(not waiting)
+        if waiting or check.status is not InsuranceStatus.VALID:
+            self.stop_auto()
+        else:
+            self._start_auto()
         if waiting:
             self.title.setText(translate("InsuranceScreen", "Đang kiểm tra bảo hiểm y tế"))
             self.progress.setText(progress_text(state.progress or "insurance"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QGridLayout, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.technician import TechnicianConsole
 from ui.i18n import translate
@@ -37,15 +37,17 @@ class ConsoleView(QWidget):
     def __init__(self, console: TechnicianConsole, on_exit: Callable[[], None], on_restart: Callable[[], None]) -> None:
         super().__init__()
         self.console = console
-        row = QHBoxLayout(self)
-        row.setContentsMargins(24, 16, 24, 16)
-        row.setSpacing(24)
-        nav = QVBoxLayout()
+        column = QVBoxLayout(self)
+        column.setContentsMargins(24, 12, 24, 12)
+        column.setSpacing(12)
+        # The page buttons in two rows across the top: a column of nine
+        # 15 mm buttons would not fit an 800-pixel-high screen.
+        nav = QGridLayout()
         nav.setSpacing(8)
         self.pages: dict[str, ConsolePage] = {}
         self.nav_buttons: dict[str, QPushButton] = {}
         self.stack = QStackedWidget()
-        for cls in PAGES:
+        for i, cls in enumerate(PAGES):
             page = cls(console)
             self.pages[cls.name] = page
             self.stack.addWidget(page)
@@ -54,18 +56,17 @@ class ConsoleView(QWidget):
             b.setCheckable(True)
             b.clicked.connect(lambda _=False, n=cls.name: self.show_page(n))
             self.nav_buttons[cls.name] = b
-            nav.addWidget(b)
-        nav.addStretch(1)
-        self.restart = button()
-        self.restart.setObjectName("technician-restart")
-        self.restart.clicked.connect(on_restart)
+            nav.addWidget(b, i // 4, i % 4)
         self.exit = button("primary")
         self.exit.setObjectName("technician-exit")
         self.exit.clicked.connect(on_exit)
-        nav.addWidget(self.restart)
-        nav.addWidget(self.exit)
-        row.addLayout(nav)
-        row.addWidget(self.stack, 1)
+        nav.addWidget(self.exit, 1, 3)
+        # Restarting belongs with the configuration: it is how saved
+        # settings take effect.
+        self.restart = self.pages["config"].restart
+        self.restart.clicked.connect(on_restart)
+        column.addLayout(nav)
+        column.addWidget(self.stack, 1)
         self._current: ConsolePage | None = None
         self.retranslate()
 
@@ -90,8 +91,7 @@ class ConsoleView(QWidget):
     def retranslate(self) -> None:
         for name, b in self.nav_buttons.items():
             b.setText(_NAV_TEXT[name]())
-        self.restart.setText(translate("Technician", "Khởi động lại ứng dụng"))
-        self.exit.setText(translate("Technician", "Thoát chế độ kỹ thuật"))
+        self.exit.setText(translate("Technician", "Thoát"))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
@@ -108,6 +108,12 @@ class TechnicianMode(QWidget):
         self._cover = cover
         self.setProperty("role", "screen")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        # Text fields are for the technician only; the window's sheet has no
+        # rule for them. Large enough to hit and to read.
+        self.setStyleSheet(
+            "QLineEdit, QComboBox { font-size: 20pt; min-height: 56px; padding: 4px 12px;"
+            " border: 2px solid #4a4a4a; border-radius: 8px; background: #ffffff; color: #111111; }"
+        )
         self.stack = QStackedWidget(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -13,8 +13,18 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QScrollArea,
+    QScroller,
+    QVBoxLayout,
+    QWidget,
+)
 
+from kiosk.config import SCHEMA
 from kiosk.errors import ConfigError, KioskError
 from kiosk.technician import CameraSample, OutboxView, TechnicianConsole, TestReadResult
 from ui.i18n import translate
@@ -42,13 +52,26 @@ class ConsolePage(QWidget):
         self.background = Background(self)
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
-        root.setSpacing(12)
-        self.title = label("title")
-        root.addWidget(self.title)
+        root.setSpacing(8)
+        # The page scrolls when it holds more than the screen (large text, a
+        # long list); the outcome of the last action stays in view below it.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(scroll.viewport(), QScroller.ScrollerGestureType.TouchGesture)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(8)
+        self.title = label("strong")
+        column.addWidget(self.title)
         self.body = QVBoxLayout()
-        self.body.setSpacing(12)
-        root.addLayout(self.body)
-        root.addStretch(1)
+        self.body.setSpacing(8)
+        column.addLayout(self.body)
+        column.addStretch(1)
+        scroll.setWidget(inner)
+        root.addWidget(scroll, 1)
         self.outcome = label("lead")
         root.addWidget(self.outcome)
         self.build()
@@ -155,15 +178,17 @@ class ReadersPage(ConsolePage):
 # -- camera --------------------------------------------------------------------------------------
 
 
-def frame_pixmap(frame: Any, width: int) -> QPixmap | None:
-    """An RGB (h, w, 3) uint8 frame as a pixmap `width` wide."""
+def frame_pixmap(frame: Any, width: int, height_limit: int) -> QPixmap | None:
+    """An RGB (h, w, 3) uint8 frame as a pixmap that fits width x height_limit."""
     try:
         height, frame_width = int(frame.shape[0]), int(frame.shape[1])
         data = frame.tobytes()
     except (AttributeError, IndexError, TypeError):
         return None
     image = QImage(data, frame_width, height, 3 * frame_width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image).scaled(
+        width, height_limit, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class CameraPage(ConsolePage):
@@ -172,9 +197,11 @@ class CameraPage(ConsolePage):
     def build(self) -> None:
         self.preview = label("preview", align=Qt.AlignmentFlag.AlignCenter)
         self.preview.setMinimumSize(480, 270)
+        self.preview.setMaximumHeight(300)
         # The QR overlay: what the decoder sees in this frame, over the picture.
         self.overlay = label("badge", align=Qt.AlignmentFlag.AlignCenter)
         self.overlay.setParent(self.preview)
+        self.overlay.setStyleSheet("background: #0b2a4a; color: #ffffff; padding: 6px 12px; font-weight: bold;")
         self.rate = label("lead")
         self.body.addWidget(self.preview)
         self.body.addWidget(self.rate)
@@ -208,6 +235,11 @@ class CameraPage(ConsolePage):
         self.last = sample
         self._show()
 
+    @staticmethod
+    def _kind(kind: str) -> str:
+        names = {"CccdQr": "CCCD", "BhytQr": "BHYT", "VietQr": "VietQR", "VneidToken": "VNeID", "HubCode": "hub"}
+        return names.get(kind) or translate("Technician", "không hợp lệ")
+
     def _show(self) -> None:
         if not self.console.camera_available():
             self.preview.setText(translate("Technician", "Không có camera (camera.backend = none)."))
@@ -217,13 +249,17 @@ class CameraPage(ConsolePage):
         if s is None:
             self.rate.setText(translate("Technician", "Đang chờ hình…"))
             return
-        pixmap = frame_pixmap(s.frame, max(self.preview.width(), 480)) if s.frame is not None else None
+        pixmap = (
+            frame_pixmap(s.frame, max(self.preview.width(), 480), max(self.preview.height(), 270))
+            if s.frame is not None
+            else None
+        )
         if pixmap is not None:
             self.preview.setPixmap(pixmap)
         else:
             self.preview.setText(translate("Technician", "Camera chưa gửi hình."))
         if s.kinds:
-            self.overlay.setText(translate("Technician", "Thấy mã QR: {kinds}").format(kinds=", ".join(s.kinds)))
+            self.overlay.setText(translate("Technician", "Thấy mã QR: {kinds}").format(kinds=", ".join(self._kind(k) for k in s.kinds)))
             self.overlay.adjustSize()
             self.overlay.move(8, 8)
             self.overlay.show()
@@ -408,13 +444,18 @@ class ConfigPage(ConsolePage):
         self.key.currentTextChanged.connect(self._key_chosen)
         self.where = label("muted")
         self.body.addWidget(self.where)
+        self.doc = label("muted")
         self.body.addWidget(self.key)
+        self.body.addWidget(self.doc)
         self.body.addWidget(self.value)
-        self.body.addLayout(_row(self.save))
+        self.restart = button()
+        self.restart.setObjectName("technician-restart")
+        self.body.addLayout(_row(self.save, self.restart))
 
     def retranslate(self) -> None:
         self.title.setText(translate("Technician", "Cấu hình"))
         self.save.setText(translate("Technician", "Kiểm tra và lưu"))
+        self.restart.setText(translate("Technician", "Khởi động lại ứng dụng"))
         self._show_where()
 
     def _show_where(self) -> None:
@@ -438,6 +479,9 @@ class ConfigPage(ConsolePage):
 
     def _key_chosen(self, key: str) -> None:
         self.value.setText(self.console.config_values().get(key, ""))
+        section, _, name = key.partition(".")
+        spec = SCHEMA.get(section, {}).get(name)
+        self.doc.setText(spec.doc if spec else "")  # the schema's own words (English)
 
     def save_value(self) -> None:
         key, text = self.key.currentText(), self.value.text()

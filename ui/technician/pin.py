@@ -31,7 +31,7 @@ class PinPage(QWidget):
         root.setContentsMargins(40, 16, 40, 16)
         root.setSpacing(12)
         self.title = label("title")
-        self.dots = label("number", align=Qt.AlignmentFlag.AlignCenter)
+        self.dots = label("title", align=Qt.AlignmentFlag.AlignCenter)
         self.message = label("lead", align=Qt.AlignmentFlag.AlignCenter)
         root.addWidget(self.title)
         root.addWidget(self.dots)

@@ -209,6 +209,12 @@ class ChipSession:
                 except PaceRefused:
                     self.notes.append(PACE_REFUSED_NOTE)
                     pace_info = None  # the chip will not do it: BAC from here on
+                except StatusWordError as exc:
+                    # Not a password refusal: the chip or the reader cannot
+                    # finish PACE (e.g. a reader whose frames cannot carry an
+                    # EC point). BAC may still work.
+                    self.notes.append(f"PACE failed ({exc.sw:04X}): BAC used instead")
+                    pace_info = None
                 except AccessKeyRejected:
                     continue
                 else:
