@@ -17,7 +17,7 @@ SYSTEM_PACKAGES := \
 	fonts-noto-core fonts-dejavu-core espeak-ng \
 	chromium
 
-.PHONY: demo test system venv lint clean package
+.PHONY: demo test system venv lint clean package package-test
 
 demo: system venv
 	$(BIN)/kiosk demo --output demo-output
@@ -25,6 +25,16 @@ demo: system venv
 test: system venv
 	$(BIN)/lint-imports
 	sh packaging/test-services.sh $(BIN)/python -m pytest
+	$(MAKE) package-test
+
+# The .deb packages (vn-checkin-kiosk, vn-checkin-hub) into dist/; see docs/DEPLOY.md.
+package: venv
+	$(BIN)/python packaging/build_deb.py --out dist
+
+# Build, install, use, upgrade and remove the packages on this machine (root;
+# skipped otherwise). Minutes: the kiosk venv is reused from build/deb/.
+package-test: venv
+	KIOSK_TEST_PACKAGES=1 $(BIN)/python -m pytest tests/test_packaging.py -p no:cacheprovider -rs
 
 system:
 	@sh packaging/install-system-packages.sh $(SYSTEM_PACKAGES)

@@ -96,6 +96,13 @@ class Key:
 SCHEMA: dict[str, dict[str, Key]] = {
     "kiosk": {
         "id": Key(str, "K01", non_empty, "the kiosk's name at the hub"),
+        "profile": Key(
+            str,
+            "kiosk",
+            one_of("kiosk", "field"),
+            "kiosk: a check-in kiosk; field: a field-staff laptop, no printer needed (tickets are kept as "
+            "images in printer.folder), registrations leave by `kiosk export-bundle` when there is no network",
+        ),
         "hospital_name": Key(str, "BỆNH VIỆN ĐA KHOA TỈNH", non_empty, "printed at the top of every ticket"),
         "hospital_code": Key(str, "01001", non_empty, "MA_CSKCB: the hospital's 5-character facility code"),
         "logo": Key(str, "", None, "logo file for the ticket; empty: the bundled one"),

@@ -117,8 +117,14 @@ class HubUnavailable(HubError):
     """The hub could not be reached or did not answer in time: retry later."""
 
     code = "hub_unavailable"
-    guidance_vi = "Mất kết nối với máy chủ bệnh viện. Máy vẫn cấp số thứ tự; dữ liệu sẽ được gửi sau."
-    guidance_en = "The hospital server cannot be reached. The kiosk still issues your number and sends it later."
+    guidance_vi = (
+        "Mất kết nối với máy chủ bệnh viện. Máy vẫn cấp số thứ tự; dữ liệu sẽ được gửi sau."
+        " Vui lòng tiếp tục đăng ký như bình thường."
+    )
+    guidance_en = (
+        "The hospital server cannot be reached. The kiosk still issues your number and sends it later."
+        " Please go on registering as usual."
+    )
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)

@@ -342,16 +342,19 @@ def parse_qr(
         raise QrRejected("the text is longer than any QR code can hold")
     _reject_binary(text)
 
+    first = text.split("|", 1)[0].strip() if "|" in text else None
+    # Card codes first: a CCCD number may itself begin "000201" (Hà Nội,
+    # born 2001), and no VietQR has a "|" at position 10 or 12, which falls
+    # inside its "01" (point of initiation) and "38" headers.
+    if first is not None and re.fullmatch(r"[0-9]{12}", first):
+        return _parse_cccd(text)
+    if first is not None and _BHYT_CODE.fullmatch(first.upper()):
+        return _parse_bhyt(text)
     if text.startswith("000201"):
         return _parse_vietqr(text)
     if text.startswith("VNKIOSK:"):
         return _parse_hub_code(text)
-    if "|" in text:
-        first = text.split("|", 1)[0].strip()
-        if re.fullmatch(r"[0-9]{12}", first):
-            return _parse_cccd(text)
-        if _BHYT_CODE.fullmatch(first.upper()):
-            return _parse_bhyt(text)
+    if first is not None:
         raise QrRejected("a '|'-separated code whose first field is neither a CCCD number nor a BHYT card code")
     if vneid_pattern is not None and re.fullmatch(vneid_pattern, text):
         return VneidToken(text)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from kiosk.domain import InsuranceStatus
 from kiosk.flow import FlowState, Step
 from kiosk.ports import VoicePrompter
 
@@ -56,8 +55,8 @@ def prompt_key(state: FlowState) -> str:
     if step is Step.INSURANCE and state.busy:
         return "insurance:busy"
     if step is Step.INSURANCE and state.session.insurance is not None:
-        # The VALID answer goes on by itself (ui InsuranceScreen): say so.
-        return "insurance:valid" if state.session.insurance.status is InsuranceStatus.VALID else "insurance"
+        # A covered answer goes on by itself (ui InsuranceScreen): say so.
+        return "insurance:valid" if state.session.insurance.status.covered else "insurance"
     if step is Step.DEPARTMENT and state.session.department is not None:
         return "department:service"
     if step is Step.DONE and state.session.print_error is not None:

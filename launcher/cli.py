@@ -87,6 +87,18 @@ def _config_from_environment() -> Path | None:
     return Path(value) if value else None
 
 
+def _cmd_printer_status(args: argparse.Namespace) -> int:
+    from launcher.printer_tools import printer_status
+
+    return printer_status(load_config(args.config), as_json=args.json)
+
+
+def _cmd_print_test_page(args: argparse.Namespace) -> int:
+    from launcher.printer_tools import print_test_page
+
+    return print_test_page(load_config(args.config), fee_paying=args.fee_paying)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Self check-in kiosk for Vietnamese hospitals.")
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
@@ -132,7 +144,43 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("--config", type=Path, help="kiosk.toml (for the data directory)")
     pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from one line of standard input")
     pin.set_defaults(func=_cmd_set_technician_pin)
+
+    for name, func, text in (
+        ("printer-status", _cmd_printer_status, "the configured printer's status (exit 1 when it cannot print)"),
+        ("print-test-page", _cmd_print_test_page, "print the sample ticket on the configured printer"),
+    ):
+        tool = sub.add_parser(name, help=text)
+        tool.add_argument("--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG)")
+        if name == "printer-status":
+            tool.add_argument("--json", action="store_true", help="one JSON object")
+        else:
+            tool.add_argument("--fee-paying", action="store_true", help="with the VietQR payment section")
+        tool.set_defaults(func=func)
+
+    # Field-staff mode (launcher.bundle): registrations carried by hand.
+    export = sub.add_parser("export-bundle", help="write the registrations the hub does not have yet to an encrypted file")
+    export.add_argument("--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG)")
+    export.add_argument("--out", type=Path, required=True, help="the bundle file to write")
+    export.add_argument("--passphrase-file", type=Path, help="else $KIOSK_BUNDLE_PASSPHRASE, else asked")
+    export.set_defaults(func=_cmd_export_bundle)
+    imp = sub.add_parser("import-bundle", help="add a field-staff bundle to this kiosk's outbox (idempotent)")
+    imp.add_argument("--config", type=Path, default=_config_from_environment(), help="kiosk.toml (default: $KIOSK_CONFIG)")
+    imp.add_argument("bundle", type=Path)
+    imp.add_argument("--passphrase-file", type=Path, help="else $KIOSK_BUNDLE_PASSPHRASE, else asked")
+    imp.set_defaults(func=_cmd_import_bundle)
     return parser
+
+
+def _cmd_export_bundle(args: argparse.Namespace) -> int:
+    from launcher.bundle import export_bundle
+
+    return export_bundle(load_config(args.config), args.out, args.passphrase_file)
+
+
+def _cmd_import_bundle(args: argparse.Namespace) -> int:
+    from launcher.bundle import import_bundle
+
+    return import_bundle(load_config(args.config), args.bundle, args.passphrase_file)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 from kiosk.config import load_config
 from kiosk.flow import FlowState, Step
 from launcher.app import headless, qt_application
+from launcher.payment_demo import DEMO_PAYMENT_ENVIRON, demo_bank_shortcut, pay_on_screen
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ def demo_config(state_dir: Path, output: Path):
             "KIOSK_KIOSK_DATA_DIR": str(state_dir),
             "KIOSK_PRINTER_FOLDER": str(output / "tickets"),
             "KIOSK_KIOSK_FULLSCREEN": "true",
+            **DEMO_PAYMENT_ENVIRON,
         },
     )
 
@@ -182,6 +184,13 @@ class ScriptedCheckIn:
             self.shoot("printing")
         self.wait_step(Step.DONE)
         self.shoot("done")
+        if self.state().session.payment is not None:
+            # A fee-paying patient pays the VietQR with the simulated bank;
+            # the kiosk's payment watcher turns the panel to "paid".
+            if not pay_on_screen(self.kiosk):
+                raise RuntimeError(f"{self._label}: the simulated bank did not take the payment")
+            self.wait_until(lambda: self.state().session.payment.paid, "the hub confirming the VietQR payment")
+            self.shoot("done-paid")
         number = self.state().session.ticket.display_number
         self.kiosk.simulator.lift()
         self.click("finish")
@@ -235,6 +244,7 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         window.attach_camera(kiosk.camera_preview, mirror=kiosk.config["camera.mirror_preview"])
         window.show_kiosk()
         panel = SimulatorPanel(kiosk.simulator.buttons(), kiosk.simulator.lift, shortcut_host=window)
+        pay_key = demo_bank_shortcut(window, kiosk)  # noqa: F841 - kept alive with the window
         panel.show()
         # Between the footer's back and next buttons, clear of the top bar;
         # it is a tool window, so it can be dragged elsewhere.
@@ -243,6 +253,7 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         panel.move(area.center().x() - panel.width() // 2, area.bottom() - panel.height() - 4)
         print(f"Kiosk demo running. Hub: {kiosk.embedded_hub.url}  Tickets: {output / 'tickets'}")
         print("Keys 1-4 tap a sample citizen's card, 0 lifts it. Close the window (Ctrl+Q) to stop.")
+        print("Key P: the simulated bank pays the VietQR on screen (fee-paying patients).")
         print(f"Technician mode: tap the hospital name 5 times, PIN {DEMO_TECHNICIAN_PIN}.")
         # Spoken prompts, as on a real kiosk (silent without espeak-ng).
         from drivers.voice import voice_prompter

@@ -426,26 +426,17 @@ def _open_camera(device: Any, width: int, height: int, timeout: float) -> str | 
 
 
 def _escpos_status(config: KioskConfig) -> Any:
-    from drivers.printer.escpos_printer import EscposTicketPrinter, connection_from_config
-    from drivers.printer.raster import TicketRasterizer
+    # Whatever backend is configured (escpos or a system/CUPS queue), built
+    # exactly as the kiosk builds it.
+    from launcher.printer_tools import build_printer
 
-    connection = connection_from_config(
-        {
-            "kind": config["printer.connection"],
-            "host": config["printer.host"],
-            "port": config["printer.port"],
-            "vendor_id": config["printer.usb_vendor"] or None,
-            "product_id": config["printer.usb_product"] or None,
-            "device": config["printer.serial_device"],
-            "baudrate": config["printer.baudrate"],
-        }
-    )
-    renderer = TicketRasterizer(config["printer.width_dots"], config["printer.dpi"])
-    printer = EscposTicketPrinter(connection, width_dots=renderer.width_dots, rasterizer=renderer)
+    printer, _renderer = build_printer(config)
     try:
         return printer.status()
     finally:
-        printer.close()
+        close = getattr(printer, "close", None)
+        if callable(close):
+            close()
 
 
 def _first_line(exc: BaseException) -> str:

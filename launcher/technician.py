@@ -118,7 +118,7 @@ def build_technician(kiosk: Any, *, clock: Clock | None = None, hasher: Any = No
     if verify and config["hub.ca_file"]:
         verify = config["hub.ca_file"]
     devices = Devices(
-        card_reader=kiosk.desk._card_reader,
+        card_reader=kiosk.card_reader,
         printer=kiosk.printer,
         camera=kiosk.camera,
         decoder=decoder,

@@ -112,6 +112,7 @@ class Kiosk:
     camera: Any | None
     simulator: CardSimulator | None
     embedded_hub: Any | None = None
+    card_reader: Any | None = None  # the technician's test read and card events
     payment_watcher: Any | None = None  # kiosk.payment.PaymentWatcher, when VietQR is on
     heartbeat: Any | None = None  # offline_cache.heartbeat.HeartbeatWorker
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
@@ -299,34 +300,9 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         simulator = CardSimulator(card_reader, camera, sample_citizens())
 
     # -- printer -------------------------------------------------------------------
-    from drivers.printer.raster import TicketRasterizer
+    from launcher.printer_tools import build_printer
 
-    renderer = TicketRasterizer(config["printer.width_dots"], config["printer.dpi"])
-    if config["printer.backend"] == "escpos":
-        from drivers.printer.escpos_printer import EscposTicketPrinter, connection_from_config
-
-        kind = config["printer.connection"]
-        connection = connection_from_config(
-            {
-                "kind": kind,
-                "host": config["printer.host"],
-                "port": config["printer.port"],
-                "vendor_id": config["printer.usb_vendor"] or None,
-                "product_id": config["printer.usb_product"] or None,
-                "device": config["printer.serial_device"],
-                "baudrate": config["printer.baudrate"],
-            }
-        )
-        printer: Any = EscposTicketPrinter(connection, width_dots=renderer.width_dots, rasterizer=renderer)
-    elif config["printer.backend"] == "system":
-        from drivers.printer.system_printer import SystemTicketPrinter
-
-        printer = SystemTicketPrinter(config["printer.system_printer"], rasterizer=renderer)
-    else:
-        from drivers.printer.file_printer import FileTicketPrinter
-
-        folder = ticket_folder or Path(config["printer.folder"] or data_dir / "tickets")
-        printer = FileTicketPrinter(folder, width_dots=renderer.width_dots, rasterizer=renderer)
+    printer, renderer = build_printer(config, ticket_folder=ticket_folder)
 
     flow = CheckInFlow(idle_timeout=config["kiosk.idle_timeout_seconds"])
     logo = config["kiosk.logo"] or str(ASSETS / "logo.png")
@@ -387,6 +363,7 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         camera=camera,
         simulator=simulator,
         embedded_hub=embedded,
+        card_reader=card_reader,
         payment_watcher=payment_watcher,
         heartbeat=_heartbeat(config, hub, desk, outbox, printer, card_reader),
     )

@@ -475,6 +475,42 @@ class OutboxStore:
                     f"registration {registration.key} is already in the outbox"
                 ) from exc
 
+    def add_relayed(self, registration: Registration, printed_number: str | None) -> bool:
+        """Take in a registration another kiosk made (a field-staff bundle), to deliver it.
+
+        Unlike `add`, the registration keeps its own kiosk_id: the hub
+        records it as the origin and this kiosk as the deliverer. The number
+        that kiosk printed travels with it. Idempotent by key: a key already
+        here changes nothing and returns False.
+        """
+        payload = json.dumps(
+            registration_to_dict(registration), ensure_ascii=False, separators=(",", ":")
+        ).encode("utf-8")
+        sealed = self._cipher.seal(payload, _registration_ad(registration.key))
+        created_at = _ts(registration.created_at)
+        with self._write("store a relayed registration") as conn:
+            if conn.execute("SELECT 1 FROM registration WHERE key = ?", (registration.key,)).fetchone():
+                return False
+            conn.execute(
+                "INSERT INTO registration (key, created_at, department_code, payload) VALUES (?, ?, ?, ?)",
+                (registration.key, created_at, registration.department_code, sealed),
+            )
+            conn.execute(
+                "INSERT INTO outbox (key, status, attempts, next_attempt_at, printed_number) VALUES (?, ?, 0, ?, ?)",
+                (registration.key, PENDING, _ts(self._clock.now()), printed_number),
+            )
+            return True
+
+    def undelivered_keys(self) -> list[str]:
+        """Keys of registrations the hub does not have yet (pending or in flight), oldest first."""
+        with self._read("list undelivered registrations") as conn:
+            return [
+                row[0]
+                for row in conn.execute(
+                    "SELECT key FROM outbox WHERE status IN (?, ?) ORDER BY seq", (PENDING, IN_FLIGHT)
+                )
+            ]
+
     def get(self, key: str) -> Registration:
         """The registration as it was added. KeyError if unknown, StorageError if unreadable."""
         with self._read("read the registration") as conn:

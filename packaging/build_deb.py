@@ -101,17 +101,41 @@ def project_wheel(work: Path) -> Path:
     return wheel
 
 
-def build_venv(root: Path, prefix: str, install: list[list[str]]) -> Path:
-    """A venv at <root>/<prefix>/venv that works once installed at /<prefix>/venv."""
+def build_venv(root: Path, prefix: str, install: list[list[str]], project: list[str]) -> Path:
+    """A venv at <root>/<prefix>/venv that works once installed at /<prefix>/venv.
+
+    The dependencies are reused from the previous build when they are the
+    same (same `install` lines, same system python); only the project's own
+    wheel is installed again. A rebuild then takes seconds, not minutes.
+    """
     venv = root / prefix.lstrip("/") / "venv"
-    run(SYSTEM_PYTHON, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    # --no-compile: bytecode is made by postinst (see the module docstring).
-    for args in install:
-        run(python, "-m", "pip", "install", "-q", "--no-compile", "--no-warn-conflicts", *args)
-    run(python, "-m", "pip", "uninstall", "-q", "-y", "pip")  # not needed at run time
+    stamp = root.with_name(root.name + ".dependencies")  # outside the package tree
+    wanted = repr((install, os.path.realpath(SYSTEM_PYTHON)))
+    if not (python.exists() and stamp.exists() and stamp.read_text() == wanted):
+        shutil.rmtree(venv, ignore_errors=True)
+        run(SYSTEM_PYTHON, "-m", "venv", venv)
+        # --no-compile: bytecode is made by postinst (see the module docstring).
+        for args in install:
+            run(python, "-m", "pip", "install", "-q", "--no-compile", "--no-warn-conflicts", *args)
+        stamp.write_text(wanted)
+    run(python, "-m", "pip", "install", "-q", "--no-compile", "--no-warn-conflicts", "--force-reinstall", "--no-deps", *project)
     relocate(venv, Path(prefix) / "venv")
     return venv
+
+
+def fresh_tree(root: Path, prefix: str) -> None:
+    """Empty the package tree, keeping the venv for build_venv to reuse."""
+    keep = root / prefix.lstrip("/") / "venv"
+    if not root.exists():
+        return
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path == keep or keep in path.parents or path in keep.parents:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink()
 
 
 def relocate(venv: Path, final: Path) -> None:
@@ -130,6 +154,10 @@ def relocate(venv: Path, final: Path) -> None:
     # Where the wheel came from is a path on the build machine; nobody needs it.
     for direct_url in venv.glob("lib/python3*/site-packages/vn_checkin_kiosk-*.dist-info/direct_url.json"):
         direct_url.unlink()
+
+
+def project_dependencies() -> list[str]:
+    return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
 
 
 def hub_requirements() -> list[str]:
@@ -182,7 +210,7 @@ def shipped_kiosk_toml(venv: Path) -> str:
     technician can enter them (DEPLOY.md, first-time set-up). `kiosk doctor`
     reports both as WARN until they are set.
     """
-    text = run(venv / "bin" / "python", "-B", "-m", "launcher.cli", "default-config", capture_output=True, text=True).stdout
+    text = run(venv / "bin" / "python", "-B", "-I", "-m", "launcher.cli", "default-config", capture_output=True, text=True).stdout
     changes = {
         ("kiosk", "data_dir"): '"/var/lib/vn-checkin-kiosk"',
         ("card", "backend"): '"pcsc"',
@@ -244,9 +272,9 @@ def maintainer_scripts(source: Path, debian: Path, conffiles: list[str]) -> None
 
 def build_kiosk(work: Path, out: Path, wheel: Path, version: str) -> Path:
     root = work / KIOSK
-    shutil.rmtree(root, ignore_errors=True)
+    fresh_tree(root, f"/opt/{KIOSK}")
     started = time.monotonic()
-    venv = build_venv(root, f"/opt/{KIOSK}", [[str(wheel)]])
+    venv = build_venv(root, f"/opt/{KIOSK}", [project_dependencies()], [str(wheel)])
     log(f"{KIOSK}: venv built in {time.monotonic() - started:.0f} s")
     src = HERE / "kiosk"
     install_file(src / "kiosk", root / "usr/bin/kiosk", 0o755)
@@ -273,11 +301,11 @@ def build_kiosk(work: Path, out: Path, wheel: Path, version: str) -> Path:
 
 def build_hub(work: Path, out: Path, wheel: Path, version: str) -> Path:
     root = work / HUB
-    shutil.rmtree(root, ignore_errors=True)
+    fresh_tree(root, f"/opt/{HUB}")
     started = time.monotonic()
     requirements = hub_requirements()
     log(f"{HUB}: requirements {', '.join(requirements)}")
-    venv = build_venv(root, f"/opt/{HUB}", [["--no-deps", str(wheel)], requirements])
+    venv = build_venv(root, f"/opt/{HUB}", [requirements], [str(wheel)])
     # Import every server module: a dependency the ast scan missed fails here.
     run(
         venv / "bin" / "python", "-B", "-c",

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kiosk import __version__
 from kiosk.errors import ConfigError
-from server import admin_page, api_admin, api_kiosk, api_vneid, leases
+from server import admin_page, api_admin, api_kiosk, api_vneid, bundles, leases
 from server import payments as api_payments
 from server.context import HubContext
 from server.db import create_hub_engine, session_factory
@@ -171,6 +171,7 @@ def create_app(
 
     app.include_router(api_kiosk.router)
     app.include_router(leases.router)  # offline number blocks (issue 6)
+    app.include_router(bundles.router)  # field-staff bundles (issue 6)
     app.include_router(api_admin.router)
     app.include_router(admin_page.router)
     app.include_router(api_payments.router)  # VietQR fees: the bank's callback, the kiosk's status query

@@ -395,3 +395,56 @@ def test_hub_down_while_asking_keeps_waiting(kiosk) -> None:
     kiosk.embedded_hub.stop()
     assert kiosk.desk.refresh_payment() is False
     assert kiosk.flow.state.step is Step.DONE and kiosk.desk.payment_pending()
+
+
+def test_in_memory_hub_confirms_a_transfer_by_its_reference() -> None:
+    from drivers.hub.simulated import InMemoryHubClient
+
+    hub = InMemoryHubClient()
+    key = "k-in-memory-0001"
+    assert hub.payment_status(key).paid_amount == 0
+    assert hub.record_transfer(f"IBFT {payment_reference(key).lower()} thanh toan", 150_000) is True
+    assert hub.record_transfer("an trua", 10_000) is False
+    status = hub.payment_status(key)
+    assert status.paid_amount == 150_000 and status.covers(150_000) and status.amount_due is None
+
+
+def test_a_cccd_number_starting_like_a_vietqr_is_still_a_cccd() -> None:
+    # Found by hypothesis: ID 000201000000 (born 2001) begins with EMVCo's "000201".
+    from datetime import date
+
+    from kiosk.domain import Sex
+    from kiosk.qr import CccdQr
+
+    card = CccdQr("000201000000", None, "A", date(2001, 1, 1), Sex.MALE, "", date(2020, 1, 1))
+    assert isinstance(parse_qr(card.qr_text()), CccdQr)
+    assert isinstance(parse_qr(_vietqr_for("k-1234567890", 1000)), VietQr)
+
+
+def test_paper_out_keeps_the_vietqr_on_screen_and_the_reprint_carries_it(kiosk) -> None:
+    from drivers.printer.raster_decode import decode_escpos_raster, stack_vertically
+
+    wait_for(lambda: kiosk.flow.state.reference, what="reference")
+    kiosk.printer.paper_out = True
+    state = check_in_until_done(kiosk, fee_paying=True)
+    assert state.session.print_error is not None and state.session.print_error.code == "printer_paper_out"
+    payment = state.session.payment
+    assert payment is not None and payment.qr_png, "the code is on screen when the ticket is not"
+    assert not list(kiosk.printer.folder.glob("*.bin"))
+
+    kiosk.printer.paper_out = False  # staff refilled the roll
+    kiosk.desk.reprint()
+    (raw,) = [p for p in kiosk.printer.last_files if p.suffix == ".bin"]
+    image = stack_vertically(decode_escpos_raster(raw.read_bytes()))
+    frame = np.stack([np.asarray(image.convert("L"))] * 3, axis=-1)
+    assert payment.qr_payload in ZxingQrDecoder().decode(frame)
+
+
+def test_misconfigured_account_still_gives_the_ticket(kiosk) -> None:
+    wait_for(lambda: kiosk.flow.state.reference, what="reference")
+    desk = kiosk.desk
+    desk.settings = replace(desk.settings, payment=PaymentSettings(True, "12345", "0011012345678"))
+    state = check_in_until_done(kiosk, fee_paying=True)
+    assert state.session.ticket.amount_due > 0
+    assert state.session.payment is None and state.session.print_error is None
+    assert not any(isinstance(b, QrBlock) and b.payload.startswith("000201") for b in desk.last_layout.blocks)

@@ -221,6 +221,7 @@ STATE_NAMES = (
     "done-print_error",
     "done-vietqr",
     "done-vietqr-paid",
+    "done-vietqr-print_error",
     "error",
 )
 
@@ -284,6 +285,9 @@ def representative_states() -> dict[str, FlowState]:
             Step.DONE,
             replace(fee_paying_done(), payment=fee_paying_done().payment.settled(None)),
             reference=REFERENCE,
+        ),
+        "done-vietqr-print_error": FlowState(
+            Step.DONE, replace(fee_paying_done(), print_error=PRINT_ERROR), reference=REFERENCE
         ),
         "error": FlowState(Step.ERROR, s, error=CARD_REMOVED, reference=REFERENCE),
     }

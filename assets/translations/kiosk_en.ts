@@ -402,6 +402,10 @@
         <translation>Continue ({seconds})</translation>
     </message>
     <message>
+        <source>Máy sẽ tự chuyển sang bước tiếp theo sau {seconds} giây.</source>
+        <translation>The kiosk goes on to the next step by itself in {seconds} seconds.</translation>
+    </message>
+    <message>
         <source>Đang kiểm tra bảo hiểm y tế</source>
         <translation>Checking your health insurance</translation>
     </message>

@@ -71,6 +71,7 @@ from drivers.card.icao.lds import (
     FID_DG13,
     FID_EF_CARD_ACCESS,
     FID_EF_COM,
+    FID_EF_SOD,
     TAG_DG1,
     TAG_DG2,
     TAG_DG3,
@@ -354,12 +355,18 @@ class SimulatedCccdChip:
         omit_dg13_fields: Iterable[int] = (),
         with_dg13: bool = True,
         pace: bool = True,
+        with_sod: bool = True,
+        tampered_dg: int | None = None,
         **options: object,
     ) -> SimulatedCccdChip:
         """A chip personalised for one sample citizen (assets/citizens/*.json).
 
         Like a CCCD it announces PACE (CAN and MRZ) unless `pace` is False
-        or `card_access` is given.
+        or `card_access` is given, and carries EF.SOD signed by the TEST
+        Document Signer (drivers/card/test_pki.py) unless `with_sod` is
+        False. `tampered_dg` (1, 2 or 13) alters that data group after the
+        SOD was signed, as a forger would: it still parses, but its hash no
+        longer matches.
         """
         dob = date.fromisoformat(str(citizen["date_of_birth"]))
         expiry_text = citizen.get("date_of_expiry")
@@ -378,6 +385,15 @@ class SimulatedCccdChip:
                 dg13_fields_for_citizen(citizen, omit=omit_dg13_fields), parents_shape=parents_shape
             )
             dg_tags.append(TAG_DG13)
+        if with_sod:
+            from drivers.card.test_pki import build_sod  # personalisation only
+
+            files[FID_EF_SOD] = build_sod({fid & 0xFF: files[fid] for fid in (FID_DG1, FID_DG2, FID_DG13) if fid in files})
+        if tampered_dg is not None:
+            fid = 0x0100 | tampered_dg
+            if fid not in files:
+                raise ValueError(f"no DG{tampered_dg} on this chip to tamper with")
+            files[fid] = tamper(files[fid])
         files[FID_EF_COM] = build_ef_com(dg_tags)
         mrz_info = mrz_information(cccd.document_number(id12), dob, expiry)
         if pace:
@@ -745,6 +761,23 @@ class SimulatedCccdChip:
 
 
 # -- building the files (personalisation) ------------------------------------------
+
+
+def tamper(content: bytes) -> bytes:
+    """Change one letter of a data group so it still parses (a forger's edit).
+
+    The last ASCII upper-case letter becomes another one: in DG1 that is in
+    the name line (no check digit covers it on TD1), in DG13 inside a name
+    or place, in DG2 somewhere in the ISO 19794-5 record or image.
+    """
+    data = bytearray(content)
+    for i in range(len(data) - 1, -1, -1):
+        if 0x41 <= data[i] <= 0x5A:
+            data[i] = 0x41 + (data[i] - 0x41 + 1) % 26
+            return bytes(data)
+    data[-1] ^= 0x01
+    return bytes(data)
+
 
 
 def build_ef_com(dg_tags: Iterable[int], lds_version: str = "0107", unicode_version: str = "040000") -> bytes:

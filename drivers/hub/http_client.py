@@ -81,11 +81,13 @@ log = logging.getLogger(__name__)
 _SKEW_TOLERANCE = 2.0
 
 
-def hub_clock_offset(date_header: str | None, sent_at: float, received_at: float) -> float | None:
-    """Hub time minus kiosk time, from an answer's Date header; None if it has none.
+def hub_clock_bounds(date_header: str | None, sent_at: float, received_at: float) -> tuple[float, float] | None:
+    """The range hub time minus kiosk time must lie in, from an answer's Date header.
 
-    The header truncates to the second, so the hub's time was somewhere in
-    [Date, Date + 1): its middle is compared with the middle of the exchange.
+    The hub stamped Date somewhere between our sending and our receiving,
+    and the header truncates to the second (RFC 9110 §5.6.7), so the hub's
+    clock read [Date, Date + 1) at some local instant in [sent_at,
+    received_at]. None without a usable header.
     """
     if not date_header:
         return None
@@ -95,7 +97,14 @@ def hub_clock_offset(date_header: str | None, sent_at: float, received_at: float
         return None
     if moment.tzinfo is None:
         return None
-    return moment.timestamp() + 0.5 - (sent_at + received_at) / 2
+    stamp = moment.timestamp()
+    return stamp - received_at, stamp + 1.0 - sent_at
+
+
+def hub_clock_offset(date_header: str | None, sent_at: float, received_at: float) -> float | None:
+    """The middle of `hub_clock_bounds`: the best single estimate of the offset."""
+    bounds = hub_clock_bounds(date_header, sent_at, received_at)
+    return None if bounds is None else (bounds[0] + bounds[1]) / 2
 
 
 def sign_request(secret: str, method: str, path_and_query: str, body: bytes, timestamp: str, nonce: str) -> str:
@@ -265,14 +274,22 @@ class HttpHubClient:
         return self._offset
 
     def _learn_offset(self, response: requests.Response, sent_at: float) -> bool:
-        """Adopt the offset the answer shows; True when the signing clock changed."""
-        measured = hub_clock_offset(response.headers.get("Date"), sent_at, self._clock())
-        if measured is None:
+        """Adopt the offset the answer shows; True when the signing clock changed.
+
+        Only evidence counts: while the offset in use lies within the bounds
+        this exchange allows (widened by the tolerance), it is kept, so a
+        slow answer (wide bounds) never moves the clock, and a skew of
+        minutes (narrow bounds far from the offset in use) does at once.
+        """
+        bounds = hub_clock_bounds(response.headers.get("Date"), sent_at, self._clock())
+        if bounds is None:
             return False
-        new = measured if abs(measured) > _SKEW_TOLERANCE else 0.0
+        low, high = bounds
         old = self._offset
-        if abs(new - old) <= _SKEW_TOLERANCE:
+        if low - _SKEW_TOLERANCE <= old <= high + _SKEW_TOLERANCE:
             return False
+        measured = (low + high) / 2
+        new = measured if abs(measured) > _SKEW_TOLERANCE else 0.0
         # A float store is atomic under the GIL; threads racing here measured
         # the same hub, so either value is right.
         self._offset = new

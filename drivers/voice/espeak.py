@@ -45,6 +45,7 @@ class EspeakPrompter:
         self._next: str | None = None
         self._closed = False
         self._process: subprocess.Popen[bytes] | None = None
+        self._warned = False
         self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
         self._thread.start()
 
@@ -94,8 +95,10 @@ class EspeakPrompter:
                 process = self._process
             # Wait outside the lock, so `say` can cut this sentence off.
             code = process.wait()
-            if code not in (0, -15):  # -15: terminated by a newer prompt
-                log.warning("espeak-ng exited with %s", code)
+            if code not in (0, -15) and not self._warned:  # -15: cut off by a newer prompt
+                # Once: without a sound device it fails on every prompt.
+                self._warned = True
+                log.warning("espeak-ng exited with %s (no sound device?)", code)
 
 
 def voice_prompter(backend: str = "auto") -> EspeakPrompter | SilentPrompter:

@@ -20,12 +20,14 @@ from ui.widgets import BusyIndicator, TonePanel, label
 class InsuranceScreen(Screen):
     step = Step.INSURANCE
 
-    # A VALID answer needs no decision: after this many seconds the screen
+    # A covered answer needs no decision: after this many seconds the screen
     # goes on by itself (one touch fewer on every insured visit). Long
-    # enough to read the green headline; the patient can still press
-    # "Tiếp tục" at once, or "Quay lại". Every other answer waits for a touch:
-    # it says something the patient must take in. None: always wait.
+    # enough to read the green headline; "a new card was issued" gets
+    # NEW_CARD_EXTRA_SECONDS more for its note. The patient can still press
+    # "Tiếp tục" at once, or "Quay lại". Every other answer waits for a
+    # touch: it says something the patient must act on. None: always wait.
     auto_continue_seconds: int | None = 5
+    NEW_CARD_EXTRA_SECONDS = 3
 
     def build(self) -> None:
         self.busy = BusyIndicator()
@@ -61,6 +63,11 @@ class InsuranceScreen(Screen):
         self.body_layout.addWidget(self.wait_hint)
         self.body_layout.addWidget(self.panel)
         self.body_layout.addLayout(grid)
+        # Said in words, not only as the number on the button.
+        self.auto_note = label("lead")
+        self.auto_note.setObjectName("auto-continue-note")
+        self.auto_note.hide()
+        self.body_layout.addWidget(self.auto_note)
         self.body_layout.addStretch(1)
         self._details = (self.code_caption, self.code, self.valid_caption, self.valid_to)
 
@@ -77,11 +84,11 @@ class InsuranceScreen(Screen):
 
     # -- going on by itself after a VALID answer ---------------------------------------
 
-    def _start_auto(self) -> None:
+    def _start_auto(self, extra: int = 0) -> None:
         if self.auto_continue_seconds is None:
             return
         if not self._auto.isActive():
-            self._auto_left = self.auto_continue_seconds
+            self._auto_left = self.auto_continue_seconds + extra
             self._auto.start()
         self._show_next_text()
 
@@ -100,8 +107,15 @@ class InsuranceScreen(Screen):
 
     def _show_next_text(self) -> None:
         text = translate("InsuranceScreen", "Tiếp tục")
-        if self._auto.isActive():
+        active = self._auto.isActive()
+        if active:
             text = translate("InsuranceScreen", "Tiếp tục ({seconds})").format(seconds=self._auto_left)
+            self.auto_note.setText(
+                translate("InsuranceScreen", "Máy sẽ tự chuyển sang bước tiếp theo sau {seconds} giây.").format(
+                    seconds=self._auto_left
+                )
+            )
+        self.auto_note.setVisible(active)
         self.next.setText(text)
 
     def wipe(self) -> None:
@@ -125,10 +139,11 @@ class InsuranceScreen(Screen):
         self.panel.setVisible(not waiting)
         self.back.setVisible(not state.busy)
         self.next.setVisible(not waiting)
-        if waiting or check.status is not InsuranceStatus.VALID:
+        if waiting or not check.status.covered:
             self.stop_auto()
         else:
-            self._start_auto()
+            new_card = check.status is InsuranceStatus.VALID_NEW_CARD
+            self._start_auto(self.NEW_CARD_EXTRA_SECONDS if new_card else 0)
         if waiting:
             self.title.setText(translate("InsuranceScreen", "Đang kiểm tra bảo hiểm y tế"))
             self.progress.setText(progress_text(state.progress or "insurance"))

@@ -238,9 +238,12 @@ def private_key(curve: Curve, random_bytes: RandomBytes) -> int:
     Uses the random bytes as the key itself when they are in range, so a
     test can hand in the worked example's keys.
     """
-    size = (curve.n.bit_length() + 7) // 8
+    bits = curve.n.bit_length()
+    size = (bits + 7) // 8
     for _ in range(MAX_KEY_TRIES):
-        k = int.from_bytes(random_bytes(size), "big")
+        # Drop the bits above n's length (P-521: 7 of them), or most draws
+        # would be out of range.
+        k = int.from_bytes(random_bytes(size), "big") & ((1 << bits) - 1)
         if 0 < k < curve.n:
             return k
     raise ValueError("the random source gave no usable private key")

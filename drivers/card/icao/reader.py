@@ -4,9 +4,11 @@ Reads DG1 (MRZ), DG13 (Vietnamese details) and DG2 (face) and builds a
 `kiosk.domain.Citizen`. The same code runs over a PC/SC reader, the
 in-process simulated chip and a card emulator behind pcscd.
 
-Not done yet, and said so in every result: passive authentication (EF.SOD
-signature and data-group hashes, ICAO 9303-11 §5.1) is the next issue, so a
-successful read is `Verification.CHIP_READ`, never `GENUINE`.
+Passive Authentication (ICAO 9303-11 §5.1, drivers/card/icao/pa.py) decides
+the verification: GENUINE only when EF.SOD's signature chains to a CSCA in
+the trust store and every data group read matches its hash; CHIP_READ
+("not verifiable", with the reason) when there is no SOD or no trust
+anchor; FORGED when a signature or hash does not match.
 """
 
 from __future__ import annotations
@@ -19,19 +21,25 @@ from datetime import date
 
 from kiosk import cccd
 from kiosk.domain import Citizen, Sex, Verification
-from kiosk.errors import MalformedDataError
+from kiosk.errors import CardNotGenuineError, MalformedDataError
 from kiosk.ports import CardTransport, ChipAccessKey, ChipReadResult
 
 from .bac import RandomBytes
 from .dg2 import face_png
 from .dg13 import Dg13, parse_dg13
-from .lds import FID_DG1, FID_DG2, FID_DG13, parse_dg1
+from .lds import FID_DG1, FID_DG2, FID_DG13, FID_EF_SOD, parse_dg1
+from .pa import PassiveAuthResult, PaStatus, TrustStore, passive_authentication, parse_sod
 from .mrz import Mrz
 from .session import ChipSession, Progress
 
 log = logging.getLogger(__name__)
 
 PASSIVE_AUTH_NOTE = "passive authentication not performed"
+_VERIFICATION_BY_PA = {
+    PaStatus.VERIFIED: Verification.GENUINE,
+    PaStatus.NOT_VERIFIABLE: Verification.CHIP_READ,
+    PaStatus.FAILED: Verification.FORGED,
+}
 NO_DG13_NOTE = "DG13 not on the chip: details from DG1 (MRZ) only, without diacritics"
 NO_DG2_NOTE = "no face image (DG2) on the chip"
 BAD_DG2_NOTE = "face image (DG2) could not be decoded"
@@ -58,7 +66,15 @@ class IcaoChipReader:
         read_size: int | None = None,
         random_bytes: RandomBytes = os.urandom,
         today: Callable[[], date] = date.today,
+        trust_store: TrustStore | None = None,
     ) -> None:
+        self.trust_store = trust_store
+        # What the last read found, for the CLI and technicians (no personal
+        # data): file -> status, the PA result, how the chip was opened.
+        self.last_files: dict[str, str] = {}
+        self.last_passive_auth: PassiveAuthResult | None = None
+        self.last_access_protocol: str | None = None
+        self._last_sod: bytes | None = None
         self._read_size = read_size
         self._random_bytes = random_bytes
         self._today = today
@@ -72,6 +88,7 @@ class IcaoChipReader:
         session.open(keys, progress)
         self._session = session
         self._keys = tuple(keys)
+        self.last_access_protocol = session.access_protocol
         return session
 
     def read_identity(
@@ -90,16 +107,25 @@ class IcaoChipReader:
         photo is None and a note says why.
         """
         with self._lock:
+            self.last_files = {}
+            self.last_passive_auth = None
+            self._last_sod = None
             session = self._open(transport, keys, progress)
             notes = list(session.notes)
+            read: dict[int, bytes] = {}
 
             progress("dg1")
-            mrz = parse_dg1(session.read_file(FID_DG1))
+            read[1] = session.read_file(FID_DG1)
+            self.last_files["DG1"] = f"read, {len(read[1])} bytes"
+            mrz = parse_dg1(read[1])
             if not mrz.check_digits_ok:
                 notes.append(MRZ_CHECK_NOTE)
 
             progress("dg13")
             raw13 = session.read_optional_file(FID_DG13)
+            self.last_files["DG13"] = f"read, {len(raw13)} bytes" if raw13 is not None else "absent (6A82)"
+            if raw13 is not None:
+                read[13] = raw13
             dg13 = parse_dg13(raw13) if raw13 is not None else None
             if dg13 is None:
                 notes.append(NO_DG13_NOTE)
@@ -107,13 +133,22 @@ class IcaoChipReader:
             photo = None
             if with_photo:
                 progress("dg2")
-                photo = self._photo(session, notes)
+                photo = self._photo(session, notes, read)
+
+            progress("sod")
+            sod = session.read_optional_file(FID_EF_SOD)
+            self.last_files["EF.SOD"] = f"read, {len(sod)} bytes" if sod is not None else "absent (6A82)"
+            self._last_sod = sod
+            pa = passive_authentication(sod, read, self.trust_store)
+            self.last_passive_auth = pa
+            notes.extend(f"passive authentication: {reason}" for reason in pa.reasons)
 
             citizen = citizen_from_chip(mrz, dg13, photo, today=self._today())
             if dg13 is not None and dg13.id_number and mrz.cccd_id_number and dg13.id_number != mrz.cccd_id_number:
                 notes.append(ID_MISMATCH_NOTE)
-            notes.append(PASSIVE_AUTH_NOTE)
-            return ChipReadResult(citizen=citizen, verification=Verification.CHIP_READ, notes=tuple(notes))
+            if sod is None:
+                notes.append(PASSIVE_AUTH_NOTE)
+            return ChipReadResult(citizen=citizen, verification=_VERIFICATION_BY_PA[pa.status], notes=tuple(notes))
 
     def read_photo(
         self,
@@ -133,7 +168,21 @@ class IcaoChipReader:
                 session = self._open(transport, keys or self._keys, progress)
             progress("dg2")
             raw = session.read_optional_file(FID_DG2)
-            return face_png(raw) if raw is not None else None
+            if raw is None:
+                return None
+            self._check_against_sod(2, raw)
+            return face_png(raw)
+
+    def _check_against_sod(self, number: int, raw: bytes) -> None:
+        """A data group read after the identity must match the SOD seen then."""
+        if self._last_sod is None:
+            return
+        try:
+            sod = parse_sod(self._last_sod)
+        except MalformedDataError:
+            return  # already reported as FAILED by the identity read
+        if number in sod.hashes and passive_authentication(self._last_sod, {number: raw}, None).status is PaStatus.FAILED:
+            raise CardNotGenuineError(f"DG{number} does not match EF.SOD")
 
     def close(self) -> None:
         """Forget the open session (call when the card is disconnected)."""
@@ -141,11 +190,14 @@ class IcaoChipReader:
             self._session = None
             self._keys = ()
 
-    def _photo(self, session: ChipSession, notes: list[str]) -> bytes | None:
+    def _photo(self, session: ChipSession, notes: list[str], read: dict[int, bytes]) -> bytes | None:
         raw = session.read_optional_file(FID_DG2)
         if raw is None:
+            self.last_files["DG2"] = "absent (6A82)"
             notes.append(NO_DG2_NOTE)
             return None
+        read[2] = raw
+        self.last_files["DG2"] = f"read, {len(raw)} bytes"
         try:
             return face_png(raw)
         except MalformedDataError as exc:
