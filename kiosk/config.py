@@ -117,6 +117,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "card": {
         "backend": Key(str, "simulated", one_of("simulated", "pcsc"), "card reader backend"),
         "reader": Key(str, "", None, "part of the PC/SC reader name to use; empty: the first"),
+        "trust_store": Key(
+            str,
+            "",
+            None,
+            "CSCA trust store for passive authentication: PEM/DER certificates, CMS master lists or folders of "
+            "them, separated by ';'; 'test' = the generated TEST PKI of the simulated cards; empty: the TEST PKI "
+            "with the simulated backend, none (cards 'not verifiable') with pcsc",
+        ),
     },
     "camera": {
         "backend": Key(str, "simulated", one_of("simulated", "opencv", "none"), "camera backend"),

@@ -218,6 +218,33 @@ def _reference_cache(data_dir: Path) -> Any:
     return ReferenceCache(data_dir / "reference.json")
 
 
+def chip_trust_store(setting: str, backend: str) -> Any:
+    """The CSCA trust store for passive authentication (`card.trust_store`).
+
+    "test" (or empty with the simulated backend) trusts the generated TEST
+    PKI of the simulated cards only; a real kiosk names real CSCA files or
+    master lists. Empty with pcsc: no anchor, so cards read "not verifiable".
+    """
+    from drivers.card.icao.pa import TrustStore
+
+    entries = [part.strip() for part in setting.split(";") if part.strip()]
+    if not entries and backend == "simulated":
+        entries = ["test"]
+    store = TrustStore()
+    for entry in entries:
+        if entry == "test":
+            from drivers.card.sample_pki import csca_pem
+
+            store.load_bytes(csca_pem(), "TEST CSCA")
+            store.sources.append("TEST CSCA (generated, not for production)")
+        else:
+            loaded = TrustStore.from_paths([Path(entry).expanduser()])
+            for cert in loaded.certificates:
+                store.add(cert)
+            store.sources.extend(loaded.sources)
+    return store if len(store) else None
+
+
 def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Kiosk:
     """Build every part from configuration. Nothing starts until `start()`."""
     data_dir = config.data_dir()
@@ -322,7 +349,7 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         ),
         flow=flow,
         card_reader=card_reader,
-        chip_reader=IcaoChipReader(),
+        chip_reader=IcaoChipReader(trust_store=chip_trust_store(config["card.trust_store"], config["card.backend"])),
         hub=hub,
         outbox=outbox,
         delivery=sync,

@@ -179,3 +179,39 @@ def test_frame_to_image_takes_rgb_uint8_arrays_only() -> None:
     assert frame_to_image(np.zeros((72, 128, 3), np.float32)) is None
     assert frame_to_image(rgb[:, ::2]) is None  # not contiguous rows
     assert frame_to_image(None) is None
+
+
+def test_a_vneid_identity_says_how_it_was_checked(qtbot, artifacts_dir: Path) -> None:
+    from dataclasses import replace
+
+    from test_ui_samples import identity
+
+    from kiosk.domain import IdentitySource
+
+    window = KioskWindow(RecordingDesk(), KioskOptions(tick_ms=3_600_000))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    vneid = replace(identity(photo=False), source=IdentitySource.VNEID)
+    window.render(FlowState(Step.IDENTITY_CHECK, Session(identity=vneid)))
+    screen = window.current_screen()
+    assert screen.badge_text.text() == "Đã xác thực qua ứng dụng VNeID"
+    window.grab().save(str(artifacts_dir / "identity-check-vneid.png"))
+    # A chip identity keeps its own words.
+    window.render(FlowState(Step.IDENTITY_CHECK, Session(identity=identity(photo=False))))
+    assert "chip" in screen.badge_text.text()
+
+
+def test_an_expired_vneid_code_tells_the_patient_what_to_do(qtbot, artifacts_dir: Path) -> None:
+    from kiosk.desk import error_info
+    from kiosk.errors import VneidExpired
+
+    window = KioskWindow(RecordingDesk(), KioskOptions(tick_ms=3_600_000))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    error = error_info(VneidExpired("expired", 410), retry_step=Step.IDENTIFY)
+    window.render(FlowState(Step.ERROR, Session(), error=error))
+    window.grab().save(str(artifacts_dir / "error-vneid-expired.png"))
+    texts = " ".join(lab.text() for lab in window.current_screen().findChildren(type(window.current_screen().title)))
+    assert "VNeID" in texts

@@ -98,7 +98,7 @@ def test_data_groups_need_bac(chip: SimulatedCccdChip) -> None:
 def test_files_after_bac(chip: SimulatedCccdChip) -> None:
     session = _open(chip)
     com = parse_ef_com(session.read_file(FID_EF_COM))
-    assert com.data_group_tags == (0x61, 0x75, 0x63, 0x6D)
+    assert com.data_group_tags == (0x61, 0x75, 0x63, 0x6D, 0x6E, 0x6F)
     mrz = parse_dg1(session.read_file(FID_DG1))
     assert mrz.cccd_id_number == "079190004567" and mrz.document_number == "190004567"
     assert parse_dg13(session.read_file(FID_DG13)).full_name == "TRẦN THỊ BÌNH"
@@ -295,7 +295,7 @@ def test_dg13_shapes_and_omitted_fields() -> None:
 def test_without_dg13_and_dg2() -> None:
     chip = SimulatedCccdChip.from_citizen(sample_citizen(3), None, with_dg13=False)
     session = _open(chip, 3)
-    assert parse_ef_com(session.read_file(FID_EF_COM)).data_group_tags == (0x61, 0x63)
+    assert parse_ef_com(session.read_file(FID_EF_COM)).data_group_tags == (0x61, 0x63, 0x6E, 0x6F)
     assert session.read_optional_file(FID_DG13) is None
     assert session.read_optional_file(FID_DG2) is None
 

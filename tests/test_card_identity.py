@@ -59,7 +59,7 @@ def test_full_identity_read(slot: int) -> None:
     steps: list[str] = []
     result = IcaoChipReader().read_identity(reader.connect(), _keys(slot), steps.append)
 
-    assert steps == ["select", "pace", "dg1", "dg13", "dg2", "sod"]  # sample chips announce PACE like a CCCD
+    assert steps == ["select", "pace", "dg14", "ca", "dg1", "dg13", "dg2", "aa", "sod"]  # sample chips announce PACE like a CCCD
     # No trust store given: consistent data, but "not verifiable", never GENUINE.
     assert result.verification is Verification.CHIP_READ
     assert result.notes[-1] == "passive authentication: no CSCA trust store configured: not verifiable"
@@ -268,7 +268,7 @@ def test_identity_first_then_photo_on_the_same_session() -> None:
     reader = IcaoChipReader()
     steps: list[str] = []
     result = reader.read_identity(transport, _keys(3), steps.append, with_photo=False)
-    assert result.citizen.photo is None and steps == ["select", "pace", "dg1", "dg13", "sod"]
+    assert result.citizen.photo is None and steps == ["select", "pace", "dg14", "ca", "dg1", "dg13", "sod"]
     photo = reader.read_photo(transport, progress=steps.append)
     assert photo is not None and _png_size(photo) == (240, 320)
     assert steps[-1] == "dg2" and steps.count("pace") == 1  # no second authentication

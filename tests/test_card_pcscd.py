@@ -15,13 +15,15 @@ import pytest
 
 from drivers.card.chip_sim import ChipFaults
 from drivers.card.icao import IcaoChipReader
+from drivers.card.icao.pa import TrustStore
 from drivers.card.pcsc import PcscCardReader
+from drivers.card.sample_pki import csca_pem
 from drivers.card.samples import sample_chip, sample_citizen, sample_citizens
 from drivers.card.vpcd import VirtualCardBridge
 from kiosk import cccd
 from kiosk.domain import Verification
 from kiosk.errors import CardRemovedError, NoCardError
-from kiosk.ports import MrzKey
+from kiosk.ports import CanKey, MrzKey
 
 pytestmark = [
     pytest.mark.pcscd,
@@ -75,11 +77,41 @@ def test_full_identity_read_through_pcscd(bridge: VirtualCardBridge, reader: Pcs
     assert reader.card_present()
     steps: list[str] = []
     result = IcaoChipReader().read_identity(reader.connect(), _keys(slot), steps.append)
-    assert steps == ["select", "bac", "dg1", "dg13", "dg2"]
-    assert result.verification is Verification.CHIP_READ
+    assert steps == ["select", "pace", "dg14", "ca", "dg1", "dg13", "dg2", "aa", "sod"]  # PACE with the MRZ
+    assert result.verification is Verification.CHIP_READ  # no trust store: not verifiable
     assert result.citizen.id_number == sample_citizen(slot)["id_number"]
     assert result.citizen.full_name == sample_citizen(slot)["full_name"]
     assert result.citizen.photo is not None and result.citizen.photo.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("slot", [c["slot"] for c in sample_citizens()])
+def test_pace_can_and_passive_authentication_through_pcscd(
+    bridge: VirtualCardBridge, reader: PcscCardReader, slot: int
+) -> None:
+    _insert(bridge, reader, sample_chip(slot))
+    trust = TrustStore()
+    trust.load_bytes(csca_pem())
+    chip_reader = IcaoChipReader(trust_store=trust)
+    result = chip_reader.read_identity(reader.connect(), [CanKey(cccd.can(sample_citizen(slot)["id_number"]))])
+    assert result.verification is Verification.GENUINE
+    assert chip_reader.last_access_protocol == "PACE ECDH-GM AES-128 brainpoolP256r1 (CAN)"
+
+
+def test_pace_refused_falls_back_to_bac_through_pcscd(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(1, faults=ChipFaults(pace_refused=True)))
+    steps: list[str] = []
+    can = CanKey(cccd.can(sample_citizen(1)["id_number"]))
+    result = IcaoChipReader().read_identity(reader.connect(), [can, *_keys(1)], steps.append)
+    assert steps[:3] == ["select", "pace", "bac"]
+    assert result.citizen.id_number == sample_citizen(1)["id_number"]
+
+
+def test_tampered_data_group_is_forged_through_pcscd(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(2, tampered_dg=13))
+    trust = TrustStore()
+    trust.load_bytes(csca_pem())
+    result = IcaoChipReader(trust_store=trust).read_identity(reader.connect(), _keys(2))
+    assert result.verification is Verification.FORGED
 
 
 def test_card_removed_mid_read(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:

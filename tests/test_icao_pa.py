@@ -13,7 +13,7 @@ from drivers.card.icao.lds import FID_EF_SOD
 from drivers.card.icao.pa import PaStatus, TrustStore, parse_sod, passive_authentication
 from drivers.card.samples import sample_chip, sample_citizen, sample_citizens
 from drivers.card.simulated import SimulatedCardReader
-from drivers.card.test_pki import build_master_list, build_sod, test_csca, test_csca_pem, unrelated_csca
+from drivers.card.sample_pki import build_master_list, build_sod, csca, csca_pem, unrelated_csca
 from kiosk import cccd
 from kiosk.domain import Verification
 from kiosk.errors import CardNotGenuineError, MalformedDataError
@@ -25,7 +25,7 @@ DGS = {1: b"\x61\x03ABC", 13: b"\x6d\x02hi"}
 
 def _trust() -> TrustStore:
     store = TrustStore()
-    store.add(test_csca()[0])
+    store.add(csca()[0])
     return store
 
 
@@ -42,7 +42,7 @@ def test_every_sample_card_is_genuine_with_the_test_csca(slot: int) -> None:
     reader, result = _read(sample_chip(slot), _trust(), slot=slot)
     assert result.verification is Verification.GENUINE
     pa = reader.last_passive_auth
-    assert pa is not None and pa.status is PaStatus.VERIFIED and set(pa.checked) == {1, 2, 13}
+    assert pa is not None and pa.status is PaStatus.VERIFIED and set(pa.checked) == {1, 2, 13, 14, 15}
     assert any("issued by CSCA" in note for note in result.notes)
 
 
@@ -106,17 +106,17 @@ def test_data_group_missing_from_sod_fails() -> None:
 def test_sod_on_the_chip_parses() -> None:
     chip = sample_chip(2)
     sod = parse_sod(chip._files[FID_EF_SOD])
-    assert sod.hash_algorithm == "sha256" and sorted(sod.hashes) == [1, 2, 13]
+    assert sod.hash_algorithm == "sha256" and sorted(sod.hashes) == [1, 2, 13, 14, 15]
 
 
 # -- the trust store -----------------------------------------------------------------------------
 
 
 def test_trust_store_from_pem_der_master_list_and_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    csca = test_csca()[0]
-    (tmp_path / "csca.pem").write_bytes(test_csca_pem())
-    (tmp_path / "csca.der").write_bytes(csca.public_bytes(serialization.Encoding.DER))
-    (tmp_path / "list.ml").write_bytes(build_master_list([csca, unrelated_csca()[0]]))
+    ca_cert = csca()[0]
+    (tmp_path / "csca.pem").write_bytes(csca_pem())
+    (tmp_path / "csca.der").write_bytes(ca_cert.public_bytes(serialization.Encoding.DER))
+    (tmp_path / "list.ml").write_bytes(build_master_list([ca_cert, unrelated_csca()[0]]))
     assert len(TrustStore.from_paths([tmp_path / "csca.pem"])) == 1
     assert len(TrustStore.from_paths([tmp_path / "csca.der"])) == 1
     assert len(TrustStore.from_paths([tmp_path / "list.ml"])) == 2

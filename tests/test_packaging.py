@@ -71,7 +71,9 @@ def debs(tmp_path_factory) -> dict[str, Path]:
 
 
 def contents(deb: Path) -> list[str]:
-    return [line.split()[-1].removeprefix("./") for line in sh("dpkg-deb", "-c", str(deb)).stdout.splitlines()]
+    # mode owner size date time path[ -> target]
+    lines = sh("dpkg-deb", "-c", str(deb)).stdout.splitlines()
+    return [line.split(maxsplit=5)[5].split(" -> ")[0].removeprefix("./") for line in lines]
 
 
 def field(deb: Path, name: str) -> str:
@@ -185,7 +187,7 @@ def test_install_use_upgrade_remove(debs, tmp_path):
     # and the kiosk's doctor against it.
     as_user(HUB, "/usr/bin/kiosk-hub", "init")
     credential = dict(
-        line.split(" = ", 1)
+        (part.strip() for part in line.split(" = ", 1))
         for line in as_user(HUB, "/usr/bin/kiosk-hub", "add-kiosk", "Sảnh A").stdout.splitlines()
         if " = " in line
     )

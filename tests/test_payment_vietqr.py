@@ -8,6 +8,7 @@ printed ticket is decoded back with zxing.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import replace
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from drivers.camera.decoder import ZxingQrDecoder
 from drivers.hub.http_client import HttpHubClient
@@ -34,7 +36,7 @@ from kiosk.payment import (
     payment_request,
 )
 from kiosk.qr import VietQr, parse_qr
-from kiosk.ticket import QrBlock, ticket_layout
+from kiosk.ticket import QrBlock
 from launcher.wiring import build_kiosk
 from server.embedded import start_embedded_hub
 from server.payments import CALLBACK_PATH, callback_secret, callback_secret_file, sign_callback
@@ -131,9 +133,6 @@ def test_printed_vietqr_decodes_back_with_zxing(qapp, width: int) -> None:
 def test_screen_vietqr_image_decodes_back(qapp) -> None:
     payment = payment_request(replace(sample_ticket(), amount_due=150_000), SAMPLE_PAYMENT)
     assert payment is not None
-    from PIL import Image
-    import io
-
     image = Image.open(io.BytesIO(qr_png(payment.qr_payload))).convert("L")
     frame = np.stack([np.asarray(image)] * 3, axis=-1)
     assert ZxingQrDecoder().decode(frame) == [payment.qr_payload]

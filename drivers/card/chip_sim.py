@@ -70,21 +70,31 @@ from drivers.card.icao.lds import (
     FID_DG3,
     FID_DG13,
     FID_EF_CARD_ACCESS,
+    FID_DG14,
+    FID_DG15,
     FID_EF_COM,
     FID_EF_SOD,
     TAG_DG1,
     TAG_DG2,
     TAG_DG3,
     TAG_DG13,
+    TAG_DG14,
+    TAG_DG15,
     TAG_EF_COM,
     TAG_LDS_VERSION,
     TAG_MRZ,
     TAG_TAG_LIST,
     TAG_UNICODE_VERSION,
 )
+from drivers.card.icao.ec import STANDARD_CURVES
 from drivers.card.icao.mrz import compose_td1, format_mrz_date, mrz_information
+from drivers.card.icao.chip_auth import INS_INTERNAL_AUTHENTICATE, ecdsa_plain_sign, iso9796_2_sign
+from drivers.card.icao.pace import _CIPHER_BY_ARC as CIPHER_BY_ARC
 from drivers.card.icao.pace import (
     ARC_BY_CIPHER,
+    ID_AA,
+    ID_CA_ECDH,
+    ID_PK_ECDH,
     CLA_CHAINING,
     ID_PACE_ECDH_GM,
     PASSWORD_CAN,
@@ -163,6 +173,9 @@ class ChipFaults:
     # The chip refuses PACE (6982 to MSE:Set AT), as some CCCD cards do
     # (DOMAIN.md §1): a reader must fall back to BAC.
     pace_refused: bool = False
+    # The chip's Chip/Active Authentication private keys are not those of
+    # its DG14/DG15 (data copied onto another chip): CA and AA must fail.
+    cloned_keys: bool = False
 
 
 SW_CHAINING_NOT_SUPPORTED = 0x6884  # ISO/IEC 7816-4: command chaining not supported
@@ -334,6 +347,9 @@ class SimulatedCccdChip:
         self.end_of_file = end_of_file
         self.too_long_sw = too_long_sw
         self.historical_bytes = historical_bytes
+        self._ca_private: int | None = None  # set by from_citizen when DG14 is built
+        self._ca_curve = None
+        self._aa_private: object | None = None  # RSA or EC private key behind DG15
         self._lock = threading.RLock()
         self.apdu_count = 0
         self.protected_response_count = 0
@@ -357,13 +373,15 @@ class SimulatedCccdChip:
         pace: bool = True,
         with_sod: bool = True,
         tampered_dg: int | None = None,
+        chip_authentication: bool = True,
+        active_authentication: str | None = "ecdsa",
         **options: object,
     ) -> SimulatedCccdChip:
         """A chip personalised for one sample citizen (assets/citizens/*.json).
 
         Like a CCCD it announces PACE (CAN and MRZ) unless `pace` is False
         or `card_access` is given, and carries EF.SOD signed by the TEST
-        Document Signer (drivers/card/test_pki.py) unless `with_sod` is
+        Document Signer (drivers/card/sample_pki.py) unless `with_sod` is
         False. `tampered_dg` (1, 2 or 13) alters that data group after the
         SOD was signed, as a forger would: it still parses, but its hash no
         longer matches.
@@ -385,10 +403,18 @@ class SimulatedCccdChip:
                 dg13_fields_for_citizen(citizen, omit=omit_dg13_fields), parents_shape=parents_shape
             )
             dg_tags.append(TAG_DG13)
+        keys = _chip_keys(id12, active_authentication) if (chip_authentication or active_authentication) else None
+        if keys is not None and chip_authentication:
+            files[FID_DG14] = build_dg14(keys["ca"].public_key(), with_aa=active_authentication == "ecdsa")
+            dg_tags.append(TAG_DG14)
+        if keys is not None and active_authentication:
+            files[FID_DG15] = build_dg15(keys["aa"].public_key())
+            dg_tags.append(TAG_DG15)
         if with_sod:
-            from drivers.card.test_pki import build_sod  # personalisation only
+            from drivers.card.sample_pki import build_sod  # personalisation only
 
-            files[FID_EF_SOD] = build_sod({fid & 0xFF: files[fid] for fid in (FID_DG1, FID_DG2, FID_DG13) if fid in files})
+            signed = (FID_DG1, FID_DG2, FID_DG13, FID_DG14, FID_DG15)
+            files[FID_EF_SOD] = build_sod({fid & 0xFF: files[fid] for fid in signed if fid in files})
         if tampered_dg is not None:
             fid = 0x0100 | tampered_dg
             if fid not in files:
@@ -399,7 +425,17 @@ class SimulatedCccdChip:
         if pace:
             options.setdefault("card_access", build_card_access())
             options.setdefault("can", cccd.can(id12))
-        return cls(files, mrz_info, **options)  # type: ignore[arg-type]
+        chip = cls(files, mrz_info, **options)  # type: ignore[arg-type]
+        if keys is not None:
+            faults = chip.faults
+            if faults.cloned_keys:
+                keys = _chip_keys("clone-" + id12, active_authentication)
+            if chip_authentication:
+                chip._ca_curve = STANDARD_CURVES[13]
+                chip._ca_private = keys["ca"].private_numbers().private_value
+            if active_authentication:
+                chip._aa_private = keys["aa"]
+        return chip
 
     def replace_file(self, fid: int, content: bytes) -> None:
         """Swap an EF's content (tests: malformed data groups)."""
@@ -418,6 +454,8 @@ class SimulatedCccdChip:
         self._challenge: bytes | None = None
         self._sm: _CardSecureMessaging | None = None
         self._pace: _PaceState | None = None
+        self._ca_protocol: bytes | None = None
+        self._pending_sm: _CardSecureMessaging | None = None
 
     def power_on(self) -> None:
         """The card enters the field (or is cold-reset): all state is lost."""
@@ -509,6 +547,10 @@ class SimulatedCccdChip:
         self.protected_response_count += 1
         corrupt = self.protected_response_count in self.faults.corrupt_response_mac
         wrapped = sm.wrap(response, odd_ins=bool(inner.ins & 1), corrupt_mac=corrupt)
+        if self._pending_sm is not None:
+            # Chip Authentication: the answer goes out under the old keys,
+            # everything after it under the new ones (ICAO 9303-11 §6.2).
+            self._sm, self._pending_sm = self._pending_sm, None
         # Ne' of a short protected command is at most 256 bytes.
         fits = command.extended or len(wrapped) - 2 <= SHORT_MAX_NE
         return self._deliver(wrapped, fits_short=fits)
@@ -522,6 +564,12 @@ class SimulatedCccdChip:
             return self._external_authenticate(command, protected)
         if command.ins in (INS_READ_BINARY, INS_READ_BINARY_ODD):
             return self._read_binary(command, protected)
+        if command.ins == INS_MSE and protected and (command.p1, command.p2) == (0x41, 0xA4):
+            return self._ca_set_at(command)
+        if command.ins == INS_GENERAL_AUTHENTICATE and protected and self._ca_protocol is not None:
+            return self._ca_general_authenticate(command)
+        if command.ins == INS_INTERNAL_AUTHENTICATE:
+            return self._internal_authenticate(command, protected)
         if command.ins == INS_MSE and self.card_access is not None:
             return self._mse_set_at(command, protected)
         if command.ins == INS_GENERAL_AUTHENTICATE and self.card_access is not None:
@@ -707,6 +755,50 @@ class SimulatedCccdChip:
         self._pace = None
         return _sw(SW_CONDITIONS_NOT_SATISFIED)
 
+    # -- Chip Authentication and Active Authentication (§6.2, §6.1), card side --------
+
+    def _ca_set_at(self, command: CommandApdu) -> ResponseApdu:
+        self._ca_protocol = None
+        if self._ca_private is None:
+            return _sw(SW_REFERENCED_DATA_NOT_FOUND)
+        try:
+            objects = {obj.tag: obj.value for obj in tlv.parse_all(command.data)}
+        except MalformedDataError:
+            return _sw(SW_WRONG_DATA)
+        protocol = objects.get(0x80, b"")
+        if not protocol.startswith(ID_CA_ECDH) or len(protocol) != len(ID_CA_ECDH) + 1:
+            return _sw(SW_WRONG_DATA)
+        self._ca_protocol = protocol
+        return ResponseApdu(b"", SW_OK)
+
+    def _ca_general_authenticate(self, command: CommandApdu) -> ResponseApdu:
+        protocol, self._ca_protocol = self._ca_protocol, None
+        curve = self._ca_curve
+        assert protocol is not None and curve is not None and self._ca_private is not None
+        try:
+            inner = tlv.parse_single(command.data, TAG_DYNAMIC_AUTH).require(0x80).value
+            terminal_key = curve.decode(inner)
+            secret = shared_secret(curve, self._ca_private, terminal_key)
+        except (MalformedDataError, SecureMessagingError):
+            return _sw(SW_WRONG_DATA)
+        algorithm = CIPHER_BY_ARC[protocol[-1]]
+        ks_enc, ks_mac = session_ciphers(secret, algorithm)
+        self._pending_sm = _CardSecureMessaging(sm_cipher(algorithm, ks_enc, ks_mac), 0)
+        return ResponseApdu(tlv.encode(TAG_DYNAMIC_AUTH, b""), SW_OK)
+
+    def _internal_authenticate(self, command: CommandApdu, protected: bool) -> ResponseApdu:
+        if not protected or self._sm is None:
+            return _sw(SW_SECURITY_STATUS)
+        if self._aa_private is None:
+            return _sw(SW_INS_NOT_SUPPORTED)
+        if len(command.data) != 8:
+            return _sw(SW_WRONG_LENGTH)
+        from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
+
+        if isinstance(self._aa_private, _rsa.RSAPrivateKey):
+            return ResponseApdu(iso9796_2_sign(self._aa_private, command.data, self._random_bytes), SW_OK)
+        return ResponseApdu(ecdsa_plain_sign(self._aa_private, command.data), SW_OK)  # type: ignore[arg-type]
+
     # -- READ BINARY ----------------------------------------------------------------
 
     def _read_binary(self, command: CommandApdu, protected: bool) -> ResponseApdu:
@@ -761,6 +853,57 @@ class SimulatedCccdChip:
 
 
 # -- building the files (personalisation) ------------------------------------------
+
+
+def _chip_keys(seed: str, active_authentication: str | None) -> dict[str, object]:
+    """The chip's own key pairs (TEST keys, derived from the holder's ID).
+
+    Chip Authentication: ECDH on brainpoolP256r1, like the CCCD (DOMAIN.md
+    §1). Active Authentication: ECDSA P-256, or RSA-1024 with ISO/IEC 9796-2.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec as _ec
+
+    from drivers.card.sample_pki import derived_ec_key, derived_rsa_key
+
+    keys: dict[str, object] = {"ca": derived_ec_key(b"CA " + seed.encode(), _ec.BrainpoolP256R1())}
+    if active_authentication == "rsa":
+        keys["aa"] = derived_rsa_key(b"AA " + seed.encode())
+    elif active_authentication:
+        keys["aa"] = derived_ec_key(b"AA " + seed.encode(), _ec.SECP256R1())
+    return keys
+
+
+def _spki(public_key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def build_dg14(ca_public_key: object, *, key_id: int | None = None, with_aa: bool = True) -> bytes:
+    """DG14 SecurityInfos (ICAO 9303-11 §9.2.5/§9.2.6/§9.2.8).
+
+    ChipAuthenticationInfo (id-CA-ECDH-AES-CBC-CMAC-128, version 1), the
+    ChipAuthenticationPublicKeyInfo, and for ECDSA Active Authentication an
+    ActiveAuthenticationInfo naming ecdsa-with-SHA256.
+    """
+    ca_info = tlv.encode(0x06, ID_CA_ECDH + b"\x02") + tlv.encode(0x02, b"\x01")
+    pk_info = tlv.encode(0x06, ID_PK_ECDH) + _spki(ca_public_key)
+    if key_id is not None:
+        ca_info += tlv.encode(0x02, bytes([key_id]))
+        pk_info += tlv.encode(0x02, bytes([key_id]))
+    infos = tlv.encode(0x30, ca_info) + tlv.encode(0x30, pk_info)
+    if with_aa:
+        aa = tlv.encode(0x06, ID_AA) + tlv.encode(0x02, b"\x01") + tlv.encode(0x06, bytes.fromhex("2A8648CE3D040302"))
+        infos += tlv.encode(0x30, aa)
+    return tlv.encode(TAG_DG14, tlv.encode(0x31, infos))
+
+
+def build_dg15(aa_public_key: object) -> bytes:
+    """DG15: the Active Authentication public key (ICAO 9303-10)."""
+    return tlv.encode(TAG_DG15, _spki(aa_public_key))
+
 
 
 def tamper(content: bytes) -> bytes:

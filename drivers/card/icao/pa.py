@@ -327,12 +327,28 @@ def passive_authentication(
 
     # 2. The DS certificate chains to a CSCA in the trust store.
     assert ds_cert is not None
+    try:
+        return _check_chain(ds_cert, trust_store, reasons, tuple(checked), signer, now)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # cryptography parses extensions lazily: a broken one shows up here.
+        reasons.append(f"Document Signer certificate unusable ({type(exc).__name__})")
+        return PassiveAuthResult(PaStatus.FAILED, tuple(reasons), tuple(checked), signer)
+
+
+def _check_chain(
+    ds_cert: x509.Certificate,
+    trust_store: TrustStore | None,
+    reasons: list[str],
+    checked: tuple[int, ...],
+    signer: str,
+    now: datetime | None,
+) -> PassiveAuthResult:
     when = now or datetime.now(UTC)
     if not (ds_cert.not_valid_before_utc <= when <= ds_cert.not_valid_after_utc):
         reasons.append("Document Signer certificate is outside its validity period (the document may have expired)")
     if trust_store is None or not len(trust_store):
         reasons.append("no CSCA trust store configured: not verifiable")
-        return PassiveAuthResult(PaStatus.NOT_VERIFIABLE, tuple(reasons), tuple(checked), signer)
+        return PassiveAuthResult(PaStatus.NOT_VERIFIABLE, tuple(reasons), checked, signer)
     issuers = trust_store.issuers_of(ds_cert)
     authority_key = _authority_key_id(ds_cert)
     if authority_key is not None:
@@ -341,16 +357,16 @@ def passive_authentication(
         issuers = [c for c in issuers if _subject_key_id(c) in (None, authority_key)]
     if not issuers:
         reasons.append("no CSCA in the trust store issued the Document Signer: not verifiable")
-        return PassiveAuthResult(PaStatus.NOT_VERIFIABLE, tuple(reasons), tuple(checked), signer)
+        return PassiveAuthResult(PaStatus.NOT_VERIFIABLE, tuple(reasons), checked, signer)
     for csca in issuers:
         try:
             ds_cert.verify_directly_issued_by(csca)
         except (InvalidSignature, ValueError, TypeError):
             continue
         reasons.append(f"Document Signer certificate issued by CSCA {_subject(csca)}")
-        return PassiveAuthResult(PaStatus.VERIFIED, tuple(reasons), tuple(checked), signer)
+        return PassiveAuthResult(PaStatus.VERIFIED, tuple(reasons), checked, signer)
     reasons.append("Document Signer certificate signature does not verify with the CSCA of that name")
-    return PassiveAuthResult(PaStatus.FAILED, tuple(reasons), tuple(checked), signer)
+    return PassiveAuthResult(PaStatus.FAILED, tuple(reasons), checked, signer)
 
 
 def _signer_certificate(signed: cms.SignedData, signer_info: cms.SignerInfo) -> x509.Certificate:

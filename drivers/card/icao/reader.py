@@ -21,13 +21,25 @@ from datetime import date
 
 from kiosk import cccd
 from kiosk.domain import Citizen, Sex, Verification
-from kiosk.errors import CardNotGenuineError, MalformedDataError
+from kiosk.errors import CardNotGenuineError, MalformedDataError, SecureMessagingError, StatusWordError
 from kiosk.ports import CardTransport, ChipAccessKey, ChipReadResult
 
 from .bac import RandomBytes
 from .dg2 import face_png
 from .dg13 import Dg13, parse_dg13
-from .lds import FID_DG1, FID_DG2, FID_DG13, FID_EF_SOD, parse_dg1
+from .chip_auth import (
+    AA_CHALLENGE_LENGTH,
+    AuthResult,
+    AuthStatus,
+    active_auth_hash,
+    chip_auth_key,
+    internal_authenticate,
+    parse_dg14,
+    perform_chip_authentication,
+    verify_active_authentication,
+)
+from .lds import FID_DG1, FID_DG2, FID_DG13, FID_DG14, FID_DG15, FID_EF_SOD, parse_dg1
+from .pace import SecurityInfo
 from .pa import PassiveAuthResult, PaStatus, TrustStore, passive_authentication, parse_sod
 from .mrz import Mrz
 from .session import ChipSession, Progress
@@ -74,6 +86,8 @@ class IcaoChipReader:
         self.last_files: dict[str, str] = {}
         self.last_passive_auth: PassiveAuthResult | None = None
         self.last_access_protocol: str | None = None
+        self.last_chip_auth: AuthResult | None = None
+        self.last_active_auth: AuthResult | None = None
         self._last_sod: bytes | None = None
         self._read_size = read_size
         self._random_bytes = random_bytes
@@ -109,10 +123,28 @@ class IcaoChipReader:
         with self._lock:
             self.last_files = {}
             self.last_passive_auth = None
+            self.last_chip_auth = None
+            self.last_active_auth = None
             self._last_sod = None
             session = self._open(transport, keys, progress)
             notes = list(session.notes)
             read: dict[int, bytes] = {}
+
+            # Chip Authentication first, as ICAO 9303-11 §6.2 advises: the
+            # rest of the read then runs under keys only the genuine chip has.
+            progress("dg14")
+            raw14 = session.read_optional_file(FID_DG14)
+            self.last_files["DG14"] = f"read, {len(raw14)} bytes" if raw14 is not None else "absent (6A82)"
+            dg14_infos: list[SecurityInfo] = []
+            if raw14 is not None:
+                read[14] = raw14
+                try:
+                    dg14_infos = parse_dg14(raw14)
+                except MalformedDataError:
+                    notes.append("DG14 does not parse")
+            progress("ca")
+            self.last_chip_auth = self._chip_authentication(session, dg14_infos)
+            notes.append(f"chip authentication: {self.last_chip_auth.reason}")
 
             progress("dg1")
             read[1] = session.read_file(FID_DG1)
@@ -134,6 +166,9 @@ class IcaoChipReader:
             if with_photo:
                 progress("dg2")
                 photo = self._photo(session, notes, read)
+                progress("aa")
+                self.last_active_auth = self._active_authentication(session, dg14_infos, read)
+                notes.append(f"active authentication: {self.last_active_auth.reason}")
 
             progress("sod")
             sod = session.read_optional_file(FID_EF_SOD)
@@ -148,7 +183,10 @@ class IcaoChipReader:
                 notes.append(ID_MISMATCH_NOTE)
             if sod is None:
                 notes.append(PASSIVE_AUTH_NOTE)
-            return ChipReadResult(citizen=citizen, verification=_VERIFICATION_BY_PA[pa.status], notes=tuple(notes))
+            verification = _VERIFICATION_BY_PA[pa.status]
+            if any(r is not None and r.status is AuthStatus.FAILED for r in (self.last_chip_auth, self.last_active_auth)):
+                verification = Verification.FORGED  # the chip could not prove its key: a copy
+            return ChipReadResult(citizen=citizen, verification=verification, notes=tuple(notes))
 
     def read_photo(
         self,
@@ -172,6 +210,40 @@ class IcaoChipReader:
                 return None
             self._check_against_sod(2, raw)
             return face_png(raw)
+
+    def _chip_authentication(self, session: ChipSession, infos: list[SecurityInfo]) -> AuthResult:
+        """ICAO 9303-11 §6.2; FAILED when the chip cannot follow the new keys."""
+        try:
+            key = chip_auth_key(infos)
+        except MalformedDataError as exc:
+            return AuthResult(AuthStatus.FAILED, f"DG14 key unusable ({exc})")
+        if key is None:
+            return AuthResult(AuthStatus.NOT_SUPPORTED, "no ECDH Chip Authentication key in DG14")
+        try:
+            session.replace_sm(perform_chip_authentication(session.send, key, random_bytes=self._random_bytes))
+            session.select_file(FID_DG1)  # the first command under the new keys is the proof
+        except SecureMessagingError:
+            # Read on under a fresh PACE/BAC session; the verdict stays FAILED.
+            session.reopen()
+            return AuthResult(AuthStatus.FAILED, "the chip did not continue under the Chip Authentication keys")
+        except StatusWordError as exc:
+            session.reopen()
+            return AuthResult(AuthStatus.FAILED, f"the chip refused Chip Authentication ({exc.sw:04X})")
+        return AuthResult(AuthStatus.PASSED, f"ECDH {key.curve.name}: secure messaging re-keyed by the chip's DG14 key")
+
+    def _active_authentication(self, session: ChipSession, infos: list[SecurityInfo], read: dict[int, bytes]) -> AuthResult:
+        """ICAO 9303-11 §6.1, when DG15 is on the chip."""
+        raw15 = session.read_optional_file(FID_DG15)
+        self.last_files["DG15"] = f"read, {len(raw15)} bytes" if raw15 is not None else "absent (6A82)"
+        if raw15 is None:
+            return AuthResult(AuthStatus.NOT_SUPPORTED, "no DG15 on the chip")
+        read[15] = raw15
+        challenge = self._random_bytes(AA_CHALLENGE_LENGTH)
+        try:
+            signature = internal_authenticate(session.send, challenge)
+        except StatusWordError as exc:
+            return AuthResult(AuthStatus.FAILED, f"the chip refused INTERNAL AUTHENTICATE ({exc.sw:04X})")
+        return verify_active_authentication(raw15, challenge, signature, active_auth_hash(infos))
 
     def _check_against_sod(self, number: int, raw: bytes) -> None:
         """A data group read after the identity must match the SOD seen then."""

@@ -252,6 +252,10 @@ class ChipSession:
         response = self.send(CommandApdu(0x00, INS_SELECT, 0x04, 0x0C, data=EMRTD_AID))
         raise_for_status(response, "SELECT eMRTD application")
 
+    def replace_sm(self, sm: SecureMessaging) -> None:
+        """Continue under new keys (Chip Authentication, ICAO 9303-11 §6.2)."""
+        self._sm = sm
+
     def reopen(self) -> None:
         """Re-establish SM with the key that worked (after an SM error)."""
         if self._pace_key is not None and self._pace_info is not None:

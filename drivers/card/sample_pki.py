@@ -24,7 +24,7 @@ from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from drivers.card.icao import tlv
@@ -48,10 +48,19 @@ DS_NOT_AFTER = datetime(2040, 1, 1, tzinfo=UTC)
 def derived_ec_key(seed: bytes, curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
     """An EC private key from a public seed (test keys only)."""
     curve = curve or ec.SECP256R1()
-    order = {256: 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551}.get(curve.key_size)
-    value = int.from_bytes(hashlib.sha512(seed).digest(), "big")
-    value = value % order if order else value % (1 << (curve.key_size - 1))
+    # Below 2^(bits-2): inside [1, n-1] for every standard curve's order.
+    value = int.from_bytes(hashlib.sha512(seed).digest() * 2, "big") % (1 << (curve.key_size - 2))
     return ec.derive_private_key(value or 1, curve)
+
+
+@lru_cache(maxsize=64)
+def derived_rsa_key(seed: bytes, bits: int = 1024) -> rsa.RSAPrivateKey:
+    """An RSA key for a seed, stable within one run (test keys only).
+
+    RSA key generation cannot be seeded through `cryptography`, so the key
+    is made once per seed and kept in memory for the process's life.
+    """
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -84,7 +93,7 @@ def _csca(seed: bytes, common_name: str, serial: int) -> tuple[x509.Certificate,
 
 
 @lru_cache(maxsize=1)
-def test_csca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def csca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """The TEST Country Signing CA."""
     return _csca(CSCA_SEED, "TEST CSCA Viet Nam (NOT FOR PRODUCTION)", 0x7E57CA)
 
@@ -96,14 +105,14 @@ def unrelated_csca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
 
 
 @lru_cache(maxsize=1)
-def test_document_signer() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def document_signer() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     """The TEST Document Signer, issued by the TEST CSCA."""
-    csca, csca_key = test_csca()
+    ca_cert, csca_key = csca()
     key = derived_ec_key(DS_SEED)
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name("TEST Document Signer (NOT FOR PRODUCTION)"))
-        .issuer_name(csca.subject)
+        .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(0x7E57D5)
         .not_valid_before(NOT_BEFORE)
@@ -117,8 +126,8 @@ def test_document_signer() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey
     return cert, key
 
 
-def test_csca_pem() -> bytes:
-    return test_csca()[0].public_bytes(serialization.Encoding.PEM)
+def csca_pem() -> bytes:
+    return csca()[0].public_bytes(serialization.Encoding.PEM)
 
 
 def lds_security_object(data_groups: Mapping[int, bytes], hash_name: str = "sha256") -> bytes:
@@ -166,16 +175,16 @@ def build_sod(
     signer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
 ) -> bytes:
     """EF.SOD over the data groups, signed by the TEST Document Signer."""
-    cert, key = signer or test_document_signer()
+    cert, key = signer or document_signer()
     body = _signed_data(ID_LDS_SECURITY_OBJECT, lds_security_object(data_groups), cert, key)
     return tlv.encode(TAG_EF_SOD, body)
 
 
 def build_master_list(certificates: list[x509.Certificate]) -> bytes:
     """A CMS CSCA master list (ICAO 9303-12 §6) signed by the TEST CSCA."""
-    csca, key = test_csca()
+    ca_cert, key = csca()
     content = CscaMasterList({
         "version": 0,
         "cert_list": [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certificates],
     }).dump()  # fmt: skip
-    return _signed_data(ID_CSCA_MASTER_LIST, content, csca, key)
+    return _signed_data(ID_CSCA_MASTER_LIST, content, ca_cert, key)
