@@ -368,11 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few frames and a short UI run (smoke test)")
     parser.add_argument("--per-condition", type=int, default=None, help="frames per condition (default 8, quick 1)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--budget", type=float, default=None, help="seconds for the decoder part (default 25, quick 1.5)")
+    parser.add_argument("--budget", type=float, default=None, help="seconds for the decoder part (default 20, quick 1.5)")
     parser.add_argument("--ui-seconds", type=float, default=None, help="seconds per UI phase (default 3, quick 0.3)")
     args = parser.parse_args(argv)
     per_condition = args.per_condition or (1 if args.quick else 8)
-    budget = args.budget or (1.5 if args.quick else 25.0)
+    budget = args.budget or (1.5 if args.quick else 20.0)
     ui_seconds = args.ui_seconds or (0.3 if args.quick else 3.0)
 
     started = time.monotonic()

@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("bundle", type=Path)
     imp.add_argument("--passphrase-file", type=Path, help="else $KIOSK_BUNDLE_PASSPHRASE, else asked")
     imp.set_defaults(func=_cmd_import_bundle)
+
+    # Card tools (issue 3): a simulated chip behind pcscd, and a chip read.
+    from launcher import read_card, simulate_card
+
+    simulate_card.add_parser(sub)
+    read_card.add_parser(sub)
     return parser
 
 

@@ -197,6 +197,18 @@ class ScriptedCheckIn:
         self.wait_step(Step.IDLE)
         return number
 
+    def vneid(self, slot: int) -> None:
+        """A phone's VNeID code held to the camera: the hub's simulated
+        verifier names the citizen; the demo stops at "is this you?"."""
+        self._label = f"vneid{slot}"
+        self.wait_step(Step.IDLE)
+        self.kiosk.simulator.show_vneid(slot)
+        self.wait_step(Step.IDENTITY_CHECK)
+        self.shoot("identity_check")
+        self.kiosk.simulator.lift()
+        self.click_attr("not_me")
+        self.wait_step(Step.IDLE)
+
     def unknown_qr(self) -> None:
         self._label = "unknown-qr"
         self.wait_step(Step.IDLE)
@@ -277,6 +289,7 @@ def _scripted(app, window, kiosk, output: Path) -> int:  # noqa: ANN001
         slot = citizen["slot"]
         numbers[slot] = script.check_in(slot)
         print(f"citizen {slot}: ticket {numbers[slot]}")
+    script.vneid(2)
     script.unknown_qr()
     tickets = sorted((output / "tickets").glob("*.png"))
     # Put the ticket images beside the screenshots, as the demo promises.

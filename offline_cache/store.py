@@ -159,6 +159,10 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE INDEX number_block_day ON number_block (department_prefix, day, first_number)",
     ),
+    # 3: claim_batch walks pending rows in delivery order instead of sorting
+    # every due row for each batch (78 ms per claim at a 100k backlog, 0.2 ms
+    # with this index; bench/outbox.py).
+    ("CREATE INDEX outbox_status_seq ON outbox (status, seq)",),
 )
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -537,7 +541,9 @@ class OutboxStore:
             keys = [
                 row[0]
                 for row in conn.execute(
-                    "SELECT key FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY seq LIMIT ?",
+                    # "+next_attempt_at": keep the planner on outbox_status_seq,
+                    # already in seq order, so it stops after `limit` due rows.
+                    "SELECT key FROM outbox WHERE status = ? AND +next_attempt_at <= ? ORDER BY seq LIMIT ?",
                     (PENDING, cutoff, limit),
                 )
             ]

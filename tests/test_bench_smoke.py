@@ -32,3 +32,11 @@ def test_outbox_bench_quick(capsys) -> None:
     out = capsys.readouterr().out
     assert "Outbox cost as the backlog grows" in out
     assert "enqueue p99" in out and "flush rate" in out
+
+
+def test_chip_read_bench_quick(capsys) -> None:
+    bench = _load("chip_read")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "Chip read cost per strategy" in out
+    assert "adaptive / fixed 223" in out and "floor" in out

@@ -3,6 +3,7 @@ wiring, and the keypad on the identify step."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,10 @@ def desk() -> RecordingDesk:
 
 @pytest.fixture()
 def window(qtbot, desk: RecordingDesk) -> KioskWindow:
+    # Windows of earlier tests still in reference cycles go now, not when the
+    # cycle collector happens to run in the middle of an event they receive
+    # (a language switch reaches every window).
+    gc.collect()
     w = KioskWindow(desk, KioskOptions(tick_ms=3_600_000))
     qtbot.addWidget(w)
     w.resize(1280, 800)

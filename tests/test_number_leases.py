@@ -219,7 +219,7 @@ def test_bad_blocks_are_refused_and_a_version_1_outbox_gains_the_lease_table(tmp
         assert not store.add_number_block("lease-new-0001", "A", today(), 1, 2)  # idempotent
         assert store.leased_numbers_left("A", today()) == 2
     with sqlite3.connect(old) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     db.close()
 
 

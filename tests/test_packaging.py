@@ -59,6 +59,12 @@ def debian_version() -> str:
 
 @pytest.fixture(scope="module")
 def debs(tmp_path_factory) -> dict[str, Path]:
+    # Two runs at once (two checkouts' `make test`) would share build/deb and
+    # fight over dpkg's lock: the second waits for the first.
+    import fcntl
+
+    lock = open("/tmp/vn-checkin-package-test.lock", "w")  # noqa: SIM115 - held for the module
+    fcntl.flock(lock, fcntl.LOCK_EX)
     out = tmp_path_factory.mktemp("debs")
     started = time.monotonic()
     sh(sys.executable, str(PROJECT / "packaging" / "build_deb.py"), "--out", str(out), "--work", str(PROJECT / "build" / "deb"))
@@ -68,6 +74,7 @@ def debs(tmp_path_factory) -> dict[str, Path]:
     yield found
     # Whatever a failed test left installed goes too.
     sh("dpkg", "--purge", KIOSK, HUB, check=False)
+    lock.close()
 
 
 def contents(deb: Path) -> list[str]:

@@ -4,6 +4,7 @@ over the real wiring with simulated devices."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,10 @@ def console(built):
 
 @pytest.fixture()
 def window(qtbot, console):
+    # Windows of earlier tests still in reference cycles go now, not when the
+    # cycle collector happens to run in the middle of an event they receive
+    # (a language switch reaches every window).
+    gc.collect()
     w = KioskWindow(RecordingDesk(), KioskOptions(tick_ms=3_600_000), technician=console)
     qtbot.addWidget(w)
     w.resize(1280, 800)

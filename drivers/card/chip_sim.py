@@ -18,8 +18,13 @@ DG2 0102, DG13 010D; DG3 answers 6982 (EAC-protected fingerprints), DG11
 answers 6A82, selecting the MF (3F00) answers 6D00. A chip made without
 `card_access` is BAC-only: EF.CardAccess answers 6A82 and MSE answers 6D00.
 
-What the simulator does not do (yet): EF.SOD, DG14/DG15, Active and Chip
-Authentication. Faults can be injected for tests (ChipFaults).
+- EF.SOD signed by the generated TEST PKI (drivers/card/sample_pki.py),
+  DG14 with Chip Authentication (ECDH brainpoolP256r1, SM re-keyed, §6.2)
+  and DG15 with Active Authentication (ECDSA or RSA ISO/IEC 9796-2, §6.1).
+
+Faults can be injected (ChipFaults: PACE refused, link length limit, tear
+after N APDUs, per-APDU latency, garbled MACs, cloned CA/AA keys; and at
+personalisation: no extended length, a tampered data group).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import hmac
 import io
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -176,6 +182,8 @@ class ChipFaults:
     # The chip's Chip/Active Authentication private keys are not those of
     # its DG14/DG15 (data copied onto another chip): CA and AA must fail.
     cloned_keys: bool = False
+    # Seconds the chip takes per APDU (a slow chip or a weak field).
+    latency_seconds: float = 0.0
 
 
 SW_CHAINING_NOT_SUPPORTED = 0x6884  # ISO/IEC 7816-4: command chaining not supported
@@ -351,6 +359,7 @@ class SimulatedCccdChip:
         self._ca_curve = None
         self._aa_private: object | None = None  # RSA or EC private key behind DG15
         self._lock = threading.RLock()
+        self.sleep: Callable[[float], None] = time.sleep  # replaceable in tests
         self.apdu_count = 0
         self.protected_response_count = 0
         self._lifted = False
@@ -486,6 +495,8 @@ class SimulatedCccdChip:
         Raises CardRemovedError when the card is (or just went) out of the
         field: the only way a card "answers" nothing.
         """
+        if self.faults.latency_seconds > 0:
+            self.sleep(self.faults.latency_seconds)
         with self._lock:
             if self._lifted:
                 raise CardRemovedError("the simulated card is not in the field")

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-from kiosk.errors import CardError, MalformedDataError, SecureMessagingError
+from kiosk.errors import MalformedDataError, SecureMessagingError
 
 from . import tlv
 from .apdu import INS_GENERAL_AUTHENTICATE, INS_MSE, CommandApdu, raise_for_status
@@ -265,13 +265,3 @@ def internal_authenticate(send: Callable[[CommandApdu], object], challenge: byte
         raise SecureMessagingError("INTERNAL AUTHENTICATE returned no signature")
     return data
 
-
-__all__ = [
-    "AuthResult",
-    "AuthStatus",
-    "CardError",
-    "chip_auth_key",
-    "parse_dg14",
-    "perform_chip_authentication",
-    "verify_active_authentication",
-]

@@ -64,7 +64,9 @@ def _no_progress(step: str) -> None:
 
 
 class IcaoChipReader:
-    """Reads a CCCD chip: BAC, then DG1, DG13 and DG2 under secure messaging.
+    """Reads a CCCD chip: PACE (or BAC), Chip Authentication, DG1, DG13,
+    DG2 and Active Authentication on demand, EF.SOD and Passive
+    Authentication against `trust_store`.
 
     `read_size` caps the bytes per READ BINARY (None: the largest that fits
     a short APDU once wrapped; larger values use extended length). The

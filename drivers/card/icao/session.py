@@ -57,7 +57,7 @@ from .sm import SecureMessaging
 Progress = Callable[[str], None]
 
 HEADER_PROBE = 4  # bytes read first: tag + length of nearly every EF
-MIN_READ_SIZE = 0x20  # fits a 64-byte reader frame once wrapped (3DES and AES)
+MIN_READ_SIZE = 0x1F  # fits a 64-byte reader frame once wrapped: 31 bytes pad to 32 under 3DES and AES SM
 MAX_READ_RETRIES = 4  # per file: enough to halve 0xE7 down to MIN_READ_SIZE
 MAX_FILE_SIZE = 1 << 20  # 1 MiB: no EF on an ID card comes near it
 MAX_EVEN_OFFSET = 0x7FFF  # READ BINARY B0 carries a 15-bit offset in P1-P2
