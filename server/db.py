@@ -9,8 +9,6 @@ one statement inside the registration's transaction.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-import threading
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +70,6 @@ def create_hub_engine(url: str) -> Engine:
             max_overflow=20,
         )
         _make_sqlite_transactions_immediate(engine)
-        _queue_sqlite_transactions(engine)
         return engine
     if backend == "postgresql":
         return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -108,96 +105,6 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-# How long a transaction waits for its turn in the process before it goes on
-# without one and leaves the waiting to SQLite's busy timeout (as before).
-_TURN_TIMEOUT_SECONDS = 30.0
-
-
-class _FairTurn:
-    """A lock handed to waiters in the order they came (threading.Lock is not:
-    a thread that just released it often takes it again first)."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._waiters: deque[threading.Event] = deque()
-        self._busy = False
-
-    def acquire(self, timeout: float) -> bool:
-        with self._guard:
-            if not self._busy:
-                self._busy = True
-                return True
-            ticket = threading.Event()
-            self._waiters.append(ticket)
-        if ticket.wait(timeout):
-            return True
-        with self._guard:
-            if ticket.is_set():  # handed over while timing out: it is ours
-                return True
-            self._waiters.remove(ticket)
-            return False
-
-    def release(self) -> None:
-        with self._guard:
-            if self._waiters:
-                self._waiters.popleft().set()  # still busy: the turn passes on
-            else:
-                self._busy = False
-
-
-def _queue_sqlite_transactions(engine: Engine) -> None:
-    """Make this process's SQLite transactions wait for their turn on a lock.
-
-    Every transaction takes SQLite's write lock up front (BEGIN IMMEDIATE,
-    above), so they already run one at a time; the question is only how the
-    others wait. SQLite's busy handler sleeps and retries (1, 2, 5 ... then
-    100 ms steps, sqlite3.c sqliteDefaultBusyCallback), and a newcomer can
-    take the lock while an old waiter sleeps: under 20 kiosks some requests
-    waited many seconds (bench/hub_load.py), longer than a kiosk waits for a
-    queue number. Waiting on a lock in the process instead wakes the next
-    transaction as soon as the previous one ends, in the order they came.
-    Other processes (several workers) still meet at SQLite's own lock.
-    """
-    turn = _FairTurn()
-    held: set[int] = set()
-
-    def raw(connection: Any) -> Any:
-        return getattr(connection, "dbapi_connection", connection)
-
-    @event.listens_for(engine, "begin", insert=True)
-    def _wait_for_turn(connection: Any) -> None:
-        dbapi_connection = raw(connection.connection)
-        if turn.acquire(_TURN_TIMEOUT_SECONDS):
-            held.add(id(dbapi_connection))
-
-    dialect = engine.dialect
-    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
-
-    def _release(dbapi_connection: Any) -> None:
-        key = id(raw(dbapi_connection))
-        if key in held:
-            held.discard(key)
-            turn.release()
-
-    def commit_then_release(dbapi_connection: Any) -> None:
-        try:
-            do_commit(dbapi_connection)
-        finally:
-            _release(dbapi_connection)
-
-    def rollback_then_release(dbapi_connection: Any) -> None:
-        try:
-            do_rollback(dbapi_connection)
-        finally:
-            _release(dbapi_connection)
-
-    # The dialect is this engine's own instance; its pool resets returned
-    # connections through the same methods, so every way a transaction ends
-    # passes here.
-    dialect.do_commit = commit_then_release  # type: ignore[method-assign]
-    dialect.do_rollback = rollback_then_release  # type: ignore[method-assign]
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -5,7 +5,7 @@ check-in message (CHI_TIEU_TRANG_THAI_KCB / DSACH_TRANG_THAI_KCB /
 TRANG_THAI_KCB); it is not signed here - CHUKYDONVI is added by whatever
 system holds the hospital's signing certificate and sends it on.
 
-DIA_CHI and GIAY_CHUYEN_TUYEN are XML1 fields rather than check-in ones; they
+DIA_CHI, GIAY_CHUYEN_TUYEN and MA_NOI_DI are XML1 fields rather than check-in ones; they
 are appended after the check-in fields because the HIS importing this file
 needs them to open the visit.
 """
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk.domain import VIETNAM_TZ
-from server.models import Patient, Service
+from server.models import Patient, Service, VisitPaper
 from server.models import Registration as RegistrationRow
 
 FIELDS = (
@@ -43,6 +43,7 @@ FIELDS = (
     "TEN_DICH_VU",
     "DIA_CHI",
     "GIAY_CHUYEN_TUYEN",
+    "MA_NOI_DI",
 )
 
 
@@ -68,23 +69,25 @@ def checkin_records(
     session: Session, day: date, hospital_code: str, department: str | None = None
 ) -> list[dict[str, Any]]:
     query = (
-        select(RegistrationRow, Patient, Service)
+        select(RegistrationRow, Patient, Service, VisitPaper.from_facility)
         .join(Patient, Patient.id == RegistrationRow.patient_id)
         .join(Service, Service.code == RegistrationRow.service_code)
+        # The referral paper the visit used (server.papers), for MA_NOI_DI.
+        .outerjoin(VisitPaper, VisitPaper.used_by_key == RegistrationRow.key)
         .where(RegistrationRow.service_day == day)
         .order_by(RegistrationRow.created_at, RegistrationRow.id)
     )
     if department:
         query = query.where(RegistrationRow.department_code == department)
     records = []
-    for stt, (reg, patient, service) in enumerate(session.execute(query).all(), start=1):
+    for stt, (reg, patient, service, from_facility) in enumerate(session.execute(query).all(), start=1):
         records.append(
             {
                 "MA_LK": reg.episode_key,
                 "STT": stt,
                 "MA_BN": patient_code(patient.id),
                 "HO_TEN": patient.full_name,
-                "SO_CCCD": patient.id_number,
+                "SO_CCCD": patient.id_number or "",  # none: identified by BHYT card only
                 "NGAY_SINH": _birth(patient.date_of_birth),
                 "GIOI_TINH": patient.sex,
                 "MA_THE_BHYT": reg.card_code or "",
@@ -99,6 +102,7 @@ def checkin_records(
                 "TEN_DICH_VU": service.name_vi,
                 "DIA_CHI": patient.address or "",
                 "GIAY_CHUYEN_TUYEN": reg.paper_number or "",
+                "MA_NOI_DI": from_facility or "",
             }
         )
     return records

@@ -484,6 +484,7 @@ def test_checkin_export_json_and_xml(db_hub: EmbeddedHub) -> None:
         "TEN_DICH_VU": "Khám Tai Mũi Họng",
         "DIA_CHI": an_data["place_of_residence"],
         "GIAY_CHUYEN_TUYEN": "CT-2026-0042",
+        "MA_NOI_DI": "",
     }
     assert record["MA_BN"].startswith("BN")
 

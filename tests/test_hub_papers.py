@@ -279,3 +279,38 @@ def test_papers_table_exists_after_migration(tmp_path: Path) -> None:
     migrate.upgrade(url)
     migrate.downgrade(url, revision="0001")
     migrate.upgrade(url)
+
+
+def _checkins(hub: EmbeddedHub, fmt: str = "json") -> requests.Response:
+    return requests.get(
+        hub.url + "/api/v1/admin/checkins",
+        params={"date": today().isoformat(), "department": "NOI", "format": fmt},
+        headers={"Authorization": f"Bearer {hub.admin_token}"},
+        timeout=10,
+    )
+
+
+def test_the_export_names_where_a_referral_came_from(hub: EmbeddedHub) -> None:
+    patient = person()
+    admin_post(
+        hub, "/referrals",
+        {"id_number": patient.id_number, "SO_CHUYENTUYEN": "CT-77", "GIAY_CHUYEN_TUYEN": "79024/CT/77", "MA_NOI_DI": "79024"},
+    )
+    paper = client(hub).find_visit_paper(patient, None)
+    client(hub).register(registration(hub, patient, VisitType.REFERRAL, paper.paper_number))
+    records = [r for r in _checkins(hub).json()["records"] if r["GIAY_CHUYEN_TUYEN"] == "79024/CT/77"]
+    assert len(records) == 1 and records[0]["MA_NOI_DI"] == "79024"
+    assert client(hub).find_visit_paper(patient, None) is None
+
+
+def test_a_bhyt_only_patient_exports_an_empty_cccd_number(hub: EmbeddedHub) -> None:
+    import xml.etree.ElementTree as ET
+
+    card = f"HS47979{next(_counter) + 50_000_000:08d}"
+    client(hub).register(
+        registration(hub, Citizen("", "VŨ THỊ THẺ", date(1960, 2, 2), Sex.FEMALE), VisitType.NEW, None, card,
+                     IdentitySource.BHYT_QR)
+    )
+    items = ET.fromstring(_checkins(hub, "xml").content).iter("TRANG_THAI_KCB")
+    mine = [i for i in items if i.findtext("HO_TEN") == "VŨ THỊ THẺ"]
+    assert mine and all(i.findtext("SO_CCCD") == "" for i in mine)

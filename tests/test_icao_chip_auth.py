@@ -106,3 +106,35 @@ def test_fuzzed_signatures_and_keys_never_crash(signature: bytes, kind: str) -> 
         dg15 = b"\x6f\x03\x01\x02\x03"
     result = verify_active_authentication(dg15, CHALLENGE, signature, "sha256")
     assert result.status is not AuthStatus.PASSED
+
+
+def test_dg14_key_with_explicit_curve_parameters() -> None:
+    """Many chips spell the curve out in DG14 instead of naming it (X9.62 specifiedCurve)."""
+    from asn1crypto import keys as asn1_keys
+
+    from drivers.card.chip_sim import build_dg14
+    from drivers.card.icao import tlv
+    from drivers.card.icao.chip_auth import chip_auth_key, parse_dg14
+    from drivers.card.icao.ec import standard_curve
+
+    curve = standard_curve(13)
+    size = curve.field_size
+    point = curve.encode(curve.multiply(12345, curve.generator))
+    spki = asn1_keys.PublicKeyInfo({
+        "algorithm": {"algorithm": "ec", "parameters": ("specified", {
+            "version": "ecdpVer1",
+            "field_id": {"field_type": "prime_field", "parameters": curve.p},
+            "curve": {"a": curve.a.to_bytes(size, "big"), "b": curve.b.to_bytes(size, "big")},
+            "base": curve.encode(curve.generator),
+            "order": curve.n,
+            "cofactor": 1,
+        })},
+        "public_key": point,
+    }).dump()  # fmt: skip
+    named = build_dg14(derived_ec_key(b"x", ec.BrainpoolP256R1()).public_key(), with_aa=False)
+    infos = tlv.parse_single(named, 0x6E).require(0x31).children()
+    pk_info = infos[1].value
+    oid = tlv.parse_all(pk_info)[0].encode()
+    explicit = tlv.encode(0x6E, tlv.encode(0x31, infos[0].encode() + tlv.encode(0x30, oid + spki)))
+    key = chip_auth_key(parse_dg14(explicit))
+    assert key is not None and key.curve is curve and key.public_point == point

@@ -6,7 +6,7 @@
   over data padded with ISO/IEC 9797-1 padding method 2 (§9.8.6.2).
 - AES secure messaging: AES-CBC with IV = E(KSenc, SSC) (§9.8.7.1), MAC =
   AES-CMAC truncated to 8 bytes (§9.8.7.2). BAC only uses 3DES; AES is here
-  for PACE (next issue), which negotiates AES on CCCD cards.
+  for PACE and Chip Authentication, which negotiate AES on CCCD cards.
 
 Nothing in this module keeps state or logs: keys never leave the caller.
 """
