@@ -397,14 +397,18 @@ class CheckInDesk:
         self.flow.confirm_identity()
         identity = self.flow.state.session.identity
         assert identity is not None
+        hub_reached = True
         try:
             check = self._hub.check_insurance(identity.citizen, identity.insurance_card_code)
         except (HubUnavailable, HubRejected) as exc:
             log.warning("insurance not checked: %s", exc.code)
             check = unreachable()
+            hub_reached = not isinstance(exc, HubUnavailable)
         # Still busy on the insurance step: the paper lookup is part of the
-        # same wait, so the patient sees one answer, not two.
-        self.flow.visit_paper_found(self._find_visit_paper(identity, check))
+        # same wait, so the patient sees one answer, not two. A hub that just
+        # did not answer is not asked again: that would double the wait.
+        paper = self._find_visit_paper(identity, check) if hub_reached else None
+        self.flow.visit_paper_found(paper)
         self.flow.insurance_checked(check)
 
     def _find_visit_paper(self, identity: Identity, check: InsuranceCheck) -> VisitPaper | None:
