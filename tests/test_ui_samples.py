@@ -330,6 +330,9 @@ class RecordingDesk:
     def id_typed(self, id12: str) -> None:
         self._record("id_typed", id12)
 
+    def use_visit_paper(self) -> None:
+        self._record("use_visit_paper")
+
     def confirm_identity(self) -> None:
         self._record("confirm_identity")
 

@@ -153,6 +153,9 @@ class DeskRunner(QObject):
     def id_typed(self, id12: str) -> None:
         self._submit("id_typed", self._desk.id_typed, id12)
 
+    def use_visit_paper(self) -> None:
+        self._submit("use_visit_paper", self._desk.use_visit_paper)
+
     def confirm_identity(self) -> None:
         self._submit("confirm_identity", self._desk.confirm_identity)
 

@@ -20,6 +20,13 @@ class VisitTypeScreen(Screen):
     step = Step.VISIT_TYPE
 
     def build(self) -> None:
+        # The hub knows this patient's appointment or referral: offer it
+        # first, as one touch that fills in the visit, paper and department.
+        self.paper = TileButton(role="primary")
+        self.paper.setObjectName("visit-paper")
+        self.paper.clicked.connect(lambda _=False: self.desk.use_visit_paper())
+        self.paper.hide()
+        self.body_layout.addWidget(self.paper)
         self.choices: dict[VisitType, TileButton] = {}
         for visit_type in VisitType:
             tile = TileButton()
@@ -37,6 +44,7 @@ class VisitTypeScreen(Screen):
         self.metrics_changed()
 
     def metrics_changed(self) -> None:
+        self.paper.setMinimumHeight(int(1.2 * self.metrics.touch_px))
         for tile in self.choices.values():
             tile.setMinimumHeight(int(1.2 * self.metrics.touch_px))
 
@@ -51,6 +59,37 @@ class VisitTypeScreen(Screen):
             )
         )
         self.back.setText(translate("VisitTypeScreen", "Quay lại"))
+        self._paper_texts()
 
     def show_state(self, state: FlowState) -> None:
-        pass  # the choices do not depend on the patient
+        self._paper = state.session.visit_paper
+        self._reference = state.reference
+        self._paper_texts()
+
+    def wipe(self) -> None:
+        self._paper = None
+        self.paper.set_texts("", "")
+        self.paper.hide()
+
+    def _paper_texts(self) -> None:
+        paper = getattr(self, "_paper", None)
+        if paper is None:
+            self.paper.hide()
+            return
+        if paper.visit_type is VisitType.RE_EXAM:
+            title = translate("VisitTypeScreen", "Tôi có lịch hẹn tái khám")
+        else:
+            title = translate("VisitTypeScreen", "Tôi có giấy chuyển tuyến")
+        detail = ""
+        reference = getattr(self, "_reference", None)
+        if paper.department_code and reference is not None:
+            try:
+                dept = reference.department(paper.department_code)
+                detail = self.tr_data(dept.name_vi, dept.name_en)
+            except KeyError:
+                detail = ""
+        if paper.appointment_date is not None:
+            day = paper.appointment_date.strftime("%d/%m/%Y")
+            detail = f"{detail} – {day}" if detail else day
+        self.paper.set_texts(title, detail)
+        self.paper.show()
