@@ -945,5 +945,13 @@
         <source>Quay lại</source>
         <translation>Back</translation>
     </message>
+    <message>
+        <source>Tôi có lịch hẹn tái khám</source>
+        <translation>I have a re-examination appointment</translation>
+    </message>
+    <message>
+        <source>Tôi có giấy chuyển tuyến</source>
+        <translation>I have a referral paper</translation>
+    </message>
 </context>
 </TS>
