@@ -326,7 +326,8 @@ def test_unknown_department_or_service_is_rejected(db_hub: EmbeddedHub) -> None:
 
 
 def test_numbers_are_unique_and_gapless_under_concurrent_kiosks(db_hub: EmbeddedHub) -> None:
-    kiosks, per_kiosk = 4, 25
+    # The bar: 20 kiosks at once, on SQLite and on PostgreSQL.
+    kiosks, per_kiosk = 20, 5
     day = datetime(2026, 6, 1, 7, 30, tzinfo=VIETNAM_TZ)
     credentials = [db_hub.add_kiosk(f"hall kiosk {i}") for i in range(kiosks)]
 
