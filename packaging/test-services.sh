@@ -22,18 +22,28 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # --- pcscd + vpcd -------------------------------------------------------------
+# pcscd answers on its socket; a process that exists but does not answer (a
+# zombie, or one shutting down) does not count.
+pcscd_socket=/run/pcscd/pcscd.comm
+pcscd_answers() { [ -S "$pcscd_socket" ] && ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z'; }
 if command -v pcscd >/dev/null 2>&1 && [ -e /etc/reader.conf.d/vpcd ]; then
-    # A live pcscd (a zombie left by an earlier run does not count).
-    pcscd_alive() { ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z'; }
-    if ! pcscd_alive; then
+    if ! pcscd_answers; then
         # --foreground so we own the process and can stop it; the vpcd reader
-        # from /etc/reader.conf.d/vpcd listens on 127.0.0.1:35963 for our chip.
+        # from /etc/reader.conf.d/vpcd listens on port 35963 for our chip.
+        mkdir -p /run/pcscd 2>/dev/null || true
         pcscd --foreground >/tmp/kiosk-test-pcscd.log 2>&1 &
         started_pcscd=$!
-        sleep 1
+        tries=0
+        while ! pcscd_answers && [ $tries -lt 50 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
     fi
-    if pcscd_alive; then
+    if pcscd_answers; then
         export KIOSK_TEST_PCSCD=1
+    else
+        echo "test-services: pcscd did not start; PC/SC tests will be skipped" >&2
+        cat /tmp/kiosk-test-pcscd.log >&2 2>/dev/null || true
     fi
 else
     echo "test-services: pcscd or vsmartcard-vpcd missing; PC/SC tests will be skipped" >&2
