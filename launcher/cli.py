@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.set_defaults(func=_cmd_migrate)
 
     pin = sub.add_parser("set-technician-pin", help="set the PIN that opens technician mode (stored as an argon2 hash)")
-    pin.add_argument("--config", type=Path, help="kiosk.toml (for the data directory)")
+    pin.add_argument(
+        "--config", type=Path, default=_config_from_environment(), help="kiosk.toml, for the data directory (default: $KIOSK_CONFIG)"
+    )
     pin.add_argument("--pin-stdin", action="store_true", help="read the PIN from one line of standard input")
     pin.set_defaults(func=_cmd_set_technician_pin)
 
