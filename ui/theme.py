@@ -224,6 +224,11 @@ QPushButton[role="primary"] {{
 }}
 QPushButton[role="primary"]:pressed {{ background: {p.primary_pressed}; }}
 QPushButton[role="primary"] QLabel {{ color: {p.on_primary}; }}
+/* A button that cannot be pressed yet (the keypad's "Xong" before 12 digits)
+   must not look pressable: panel grey, dashed edge, muted (7:1) text. */
+QPushButton:disabled, QPushButton[role="primary"]:disabled {{
+    background: {p.surface}; color: {p.text_muted}; border: 3px dashed {p.text_muted};
+}}
 QPushButton[role="tile"] {{ text-align: left; border-width: 3px; }}
 QLabel[role="tileTitle"] {{ font-size: {m.button_pt}pt; font-weight: bold; }}
 QLabel[role="tileDetail"] {{ font-size: {m.body_pt}pt; font-weight: normal; }}
