@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := \
 	libgl1 libegl1 libglib2.0-0 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 \
 	libxcb-render-util0 libxcb-image0 \
-	fonts-noto-core fonts-dejavu-core espeak-ng \
+	fonts-noto-core fonts-dejavu-core fontconfig espeak-ng \
 	chromium
 
 .PHONY: demo test system venv lint clean package package-test

@@ -7,8 +7,8 @@ regenerate it after checking the new rendering by eye:
 
     KIOSK_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_printer_golden.py
 
-then look at tests/golden/ticket-A-012-80mm.png (written beside it) before
-committing both.
+then look at the tests/golden/*.png files (written beside them) before
+committing.
 """
 
 from __future__ import annotations
@@ -23,47 +23,71 @@ from PIL import Image
 from drivers.printer.escpos_printer import escpos_ticket_bytes
 from drivers.printer.raster import WIDTH_58MM, WIDTH_80MM, TicketRasterizer
 from drivers.printer.raster_decode import decode_escpos_raster, stack_vertically
-from drivers.printer.sample import sample_layout
+from drivers.camera.decoder import ZxingQrDecoder
+from drivers.printer.sample import SAMPLE_PAYMENT, sample_fee_paying_layout, sample_layout
+from kiosk.qr import VietQr, parse_qr
 
 GOLDEN = Path(__file__).parent / "golden"
-GOLDEN_BIN = GOLDEN / "ticket-A-012-80mm.bin"
-GOLDEN_PNG = GOLDEN / "ticket-A-012-80mm.png"
 GOLDEN_FONT = "Noto Sans"
 
 
 @pytest.fixture(scope="module")
 def rasterizer(qapp) -> TicketRasterizer:
     r = TicketRasterizer(WIDTH_80MM)
-    if r.font_family != GOLDEN_FONT:
-        pytest.skip(f"golden bytes were made with {GOLDEN_FONT!r}; this machine renders with {r.font_family!r}")
+    # fonts-noto-core is one of the Makefile's system packages.
+    assert r.font_family == GOLDEN_FONT, (
+        f"golden bytes were made with {GOLDEN_FONT!r}; this machine renders with {r.font_family!r}"
+    )
     return r
 
 
-def test_sample_ticket_bytes_match_golden(rasterizer):
-    image = rasterizer.render(sample_layout())
+# Each golden ticket: the layout, and the name of its .bin/.png pair. The
+# fee-paying one carries a VietQR, which must still scan from the raster.
+GOLDENS = {
+    "ticket-A-012-80mm": sample_layout,
+    "ticket-A-012-vietqr-80mm": sample_fee_paying_layout,
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDENS))
+def test_ticket_bytes_match_golden(rasterizer, name):
+    golden_bin, golden_png = GOLDEN / f"{name}.bin", GOLDEN / f"{name}.png"
+    image = rasterizer.render(GOLDENS[name]())
     data = escpos_ticket_bytes(image)
     if os.environ.get("KIOSK_UPDATE_GOLDEN"):
         GOLDEN.mkdir(exist_ok=True)
-        GOLDEN_BIN.write_bytes(data)
-        image.save(GOLDEN_PNG, dpi=(203, 203))
-    assert GOLDEN_BIN.exists(), "no golden file yet: run with KIOSK_UPDATE_GOLDEN=1"
-    expected = GOLDEN_BIN.read_bytes()
+        golden_bin.write_bytes(data)
+        image.save(golden_png, dpi=(203, 203))
+    assert golden_bin.exists(), "no golden file yet: run with KIOSK_UPDATE_GOLDEN=1"
+    expected = golden_bin.read_bytes()
     if data != expected:
         # Say where, in printer terms, rather than dumping 100 kB of bytes.
         first = next(i for i, (a, b) in enumerate(zip(data, expected, strict=False)) if a != b) if len(data) == len(expected) else None
         pytest.fail(
-            f"ESC/POS bytes differ from {GOLDEN_BIN.name}: {len(data)} vs {len(expected)} bytes"
+            f"ESC/POS bytes differ from {golden_bin.name}: {len(data)} vs {len(expected)} bytes"
             + (f", first difference at offset {first}" if first is not None else "")
             + ". If the change is intended, regenerate (see module docstring) and look at the PNG."
         )
 
 
-def test_golden_png_is_the_golden_raster():
+@pytest.mark.parametrize("name", sorted(GOLDENS))
+def test_golden_png_is_the_golden_raster(name):
     # The PNG beside the golden file is for people; make sure it shows the bytes.
-    if not GOLDEN_PNG.exists():
-        pytest.skip("golden PNG not generated")
-    decoded = stack_vertically(decode_escpos_raster(GOLDEN_BIN.read_bytes()))
-    assert decoded.tobytes() == Image.open(GOLDEN_PNG).convert("1").tobytes()
+    golden_png = GOLDEN / f"{name}.png"
+    assert golden_png.exists(), "regenerate the golden files (see module docstring)"
+    decoded = stack_vertically(decode_escpos_raster((GOLDEN / f"{name}.bin").read_bytes()))
+    assert decoded.tobytes() == Image.open(golden_png).convert("1").tobytes()
+
+
+def test_vietqr_decodes_from_the_golden_raster():
+    # A golden file that printed an unscannable code would be worse than none.
+    decoded = stack_vertically(decode_escpos_raster((GOLDEN / "ticket-A-012-vietqr-80mm.bin").read_bytes()))
+    frame = np.stack([np.asarray(decoded.convert("L"))] * 3, axis=-1)
+    codes = [parse_qr(t) for t in ZxingQrDecoder().decode(frame) if t.startswith("000201")]
+    assert len(codes) == 1
+    code = codes[0]
+    assert isinstance(code, VietQr) and code.crc_ok and code.dynamic
+    assert (code.bank_bin, code.account, code.amount) == (SAMPLE_PAYMENT.bank_bin, SAMPLE_PAYMENT.account, 150_000)
 
 
 def test_command_structure(rasterizer):

@@ -15,6 +15,7 @@ are thread-safe: the demo script changes the scene while the scanner reads.
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 from collections.abc import Sequence
@@ -275,7 +276,7 @@ def _counter_background(seed: int) -> np.ndarray:
     return np.clip(gradient + noise, 0, 255).astype(np.uint8)
 
 
-class _FrameSource:
+class _FrameSource(abc.ABC):
     """Looping playback of image files or a video file."""
 
     @staticmethod
@@ -300,8 +301,9 @@ class _FrameSource:
                 raise FileNotFoundError(p)
         return _ImageSource(paths)
 
+    @abc.abstractmethod
     def next_frame(self) -> Frame | None:
-        raise NotImplementedError
+        """The next frame of the loop, or None when the source has none."""
 
     def close(self) -> None:
         pass
