@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, select
 
 from kiosk.domain import VIETNAM_TZ, Citizen, Identity, IdentitySource, Registration, Sex, Verification, VisitType
 from server import migrate
@@ -25,24 +21,10 @@ from server.models import Registration as RegistrationRow
 from server.registrations import Registrar, RegistrationRejected
 from server.security import SecretBox, issue_kiosk
 from server.seed import seed_reference_data
-
-POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
-NO_POSTGRES = "KIOSK_TEST_POSTGRES_URL is not set: run the suite through packaging/test-services.sh"
+from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
 
 
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    assert POSTGRES_URL
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = "kiosk_db_test_" + secrets.token_hex(4)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
 
 
 @pytest.fixture(
@@ -55,7 +37,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     else:
-        with fresh_postgres_database() as url:
+        with fresh_postgres_database("kiosk_db_test") as url:
             yield url
 
 

@@ -8,22 +8,19 @@ test-services.sh sets it), against PostgreSQL too.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import socket
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from drivers.hub.http_client import HttpHubClient
 from drivers.hub.simulated import InMemoryHubClient
@@ -47,29 +44,14 @@ from server.embedded import EmbeddedHub, start_embedded_hub
 from server.models import Patient, QueueCounter
 from server.models import Registration as RegistrationRow
 from server.simulated_gateway import card_for_result
+from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
 
 CITIZENS_DIR = Path(__file__).resolve().parent.parent / "assets" / "citizens"
-POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
-NO_POSTGRES = "KIOSK_TEST_POSTGRES_URL is not set: run the suite through packaging/test-services.sh"
 
 
 # -- fixtures -------------------------------------------------------------------
 
 
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A throw-away database on the test cluster; dropped afterwards."""
-    assert POSTGRES_URL
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = "kiosk_hub_test_" + secrets.token_hex(4)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 BACKENDS = [
@@ -89,7 +71,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
 @pytest.fixture(scope="module", params=BACKENDS)
 def db_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
     with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database()) if request.param == "postgresql" else None
+        url = stack.enter_context(fresh_postgres_database("kiosk_hub_test")) if request.param == "postgresql" else None
         embedded = start_embedded_hub(tmp_path_factory.mktemp("dbhub") / "hub.sqlite3", database_url=url)
         stack.callback(embedded.stop)
         yield embedded

@@ -7,17 +7,15 @@ one), used through the kiosk's HttpHubClient and the admin API.
 from __future__ import annotations
 
 import os
-import secrets
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from drivers.hub.http_client import HttpHubClient
 from kiosk.domain import (
@@ -35,24 +33,10 @@ from server.db import create_hub_engine, session_factory
 from server.embedded import EmbeddedHub, start_embedded_hub
 from server.models import Patient, VisitPaper
 from server.seed import DEMO_APPOINTMENT_NUMBER, DEMO_APPOINTMENT_PATIENT_ID
-
-POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
-NO_POSTGRES = "KIOSK_TEST_POSTGRES_URL is not set: run the suite through packaging/test-services.sh"
+from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
 
 
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    assert POSTGRES_URL
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = "kiosk_papers_test_" + secrets.token_hex(4)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
 
 
 @pytest.fixture(
@@ -64,7 +48,7 @@ def fresh_postgres_database() -> Iterator[str]:
 )
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
     with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database()) if request.param == "postgresql" else None
+        url = stack.enter_context(fresh_postgres_database("kiosk_papers_test")) if request.param == "postgresql" else None
         embedded = start_embedded_hub(tmp_path_factory.mktemp("papers") / "hub.sqlite3", database_url=url)
         stack.callback(embedded.stop)
         yield embedded
