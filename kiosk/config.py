@@ -111,6 +111,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "data_dir": Key(str, "", None, "outbox, keys and logs; empty: the user data directory"),
         "fullscreen": Key(bool, True, None, "kiosk lockdown: full screen, no frame"),
         "voice": Key(str, "auto", one_of("auto", "espeak", "none"), "spoken Vietnamese prompts: auto = espeak-ng when installed"),
+        "virtual_keyboard": Key(
+            bool, True, None, "on-screen keyboard (Qt Virtual Keyboard, Vietnamese first) for text fields; off: a hardware keyboard"
+        ),
         "clock": Key(str, "system", one_of("system", "simulated"), "simulated: time starts at simulated_start"),
         "simulated_start": Key(str, "", iso_datetime, "simulated clock start, e.g. 2026-11-23T07:30:00+07:00"),
     },
@@ -172,11 +175,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "heartbeat_seconds": Key(float, 60.0, in_range(5, 3600), "how often the kiosk reports version, devices and outbox depth"),
         "offline_number_block": Key(
             int,
-            0,
+            10,
             in_range(0, 50),
-            "numbers per department the kiosk leases from the hub while online, printed in the hub's format "
-            "during an outage (0: off, offline tickets use the kiosk's own K01-A007 series). Leased numbers "
-            "count against the department's daily capacity and unused ones leave gaps",
+            "numbers per department the kiosk leases from the hub while online, from the department's outage "
+            "band above its daily capacity (A-301 ... for a capacity of 240), printed during an outage; when "
+            "they run out, offline tickets use the kiosk's own K01-A007 series (0: no leases, that series only)",
         ),
     },
 }

@@ -48,6 +48,13 @@ class CardRemovedError(CardError):
     guidance_en = "The card was lifted while reading. Please place it again and hold it until done."
 
 
+class CardLinkError(CardError):
+    """The reader could not carry one exchange, but the card is still there
+    (e.g. an extended-length APDU on a reader whose frames are too small)."""
+
+    code = "card_link"
+
+
 class StatusWordError(CardError):
     """The card answered a status word other than 9000."""
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from kiosk import __version__
 from server.context import hub
-from server.models import Department, Kiosk, QueueCounter
+from server.models import Department, Kiosk, NumberLease, QueueCounter
 from server.models import Registration as RegistrationRow
 from server.security import admin_token_valid
 
@@ -88,6 +88,14 @@ def _devices(devices: dict[str, Any] | None) -> str:
     return "<br>".join(parts)
 
 
+def _band(prefix: str, leased: tuple[int, int, int] | None) -> str:
+    """How many outage numbers kiosks hold today, and where they lie."""
+    if not leased:
+        return "—"
+    count, lowest, highest = leased
+    return f"{count} ({html.escape(prefix)}-{lowest:03d} … {html.escape(prefix)}-{highest:03d})"
+
+
 def render_fleet(request: Request) -> str:
     ctx = hub(request)
     now = ctx.now()
@@ -98,6 +106,19 @@ def render_fleet(request: Request) -> str:
         counters = {
             c.department_code: c.last_number
             for c in session.scalars(select(QueueCounter).where(QueueCounter.service_day == today)).all()
+        }
+        leased = {
+            code: (count, lowest, highest)
+            for code, count, lowest, highest in session.execute(
+                select(
+                    NumberLease.department_code,
+                    func.sum(NumberLease.last_number - NumberLease.first_number + 1),
+                    func.min(NumberLease.first_number),
+                    func.max(NumberLease.last_number),
+                )
+                .where(NumberLease.service_day == today)
+                .group_by(NumberLease.department_code)
+            ).all()
         }
         visits = dict(
             session.execute(
@@ -134,7 +155,8 @@ def render_fleet(request: Request) -> str:
             f"<td>{html.escape(d.room)} (tầng {html.escape(d.floor)})</td>"
             f'<td class="num">{visits.get(d.code, 0)}</td>'
             f'<td class="num">{html.escape(d.queue_prefix) + f"-{issued:03d}" if issued else "—"}</td>'
-            f'<td class="num">{d.daily_capacity - issued}</td></tr>'
+            f'<td class="num">{max(0, d.daily_capacity - visits.get(d.code, 0))}</td>'
+            f'<td class="num">{_band(d.queue_prefix, leased.get(d.code))}</td></tr>'
         )
     empty_kiosks = '<tr><td colspan="7" class="muted">Chưa có máy nào / no kiosks yet</td></tr>'
     return f"""<!DOCTYPE html>
@@ -152,7 +174,8 @@ def render_fleet(request: Request) -> str:
 <tbody>{"".join(kiosk_rows) or empty_kiosks}</tbody></table>
 <h2>Hàng đợi hôm nay / Today's queues</h2>
 <table id="queues"><thead><tr><th>Khoa / department</th><th>Phòng / room</th><th>Lượt đăng ký / visits</th>
-<th>Số cuối / last number</th><th>Còn lại / left today</th></tr></thead>
+<th>Số cuối / last number</th><th>Còn lại / left today</th>
+<th title="Số cấp trước cho máy kiosk dùng khi mất mạng (từ trăm đầu tiên trên công suất) / numbers leased to kiosks for outages, from the first hundred above capacity">Số dự phòng mất mạng / outage numbers</th></tr></thead>
 <tbody>{"".join(queue_rows)}</tbody></table>
 </body></html>"""
 

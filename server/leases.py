@@ -1,27 +1,35 @@
 """Blocks of queue numbers leased to kiosks, for the hours the network is down.
 
 While a kiosk can reach the hub it asks, per department and day, for a block
-of numbers (`POST /api/v1/leases`). The block is cut from the department's
-`QueueCounter` in the transaction that records the lease, exactly as a
-registration takes one number, so:
+of numbers (`POST /api/v1/leases`). Blocks are cut from the day's *outage
+band*: numbers from the first hundred above the department's daily capacity
+(capacity 200: A-301, A-302, ...), counted on the department's
+`QueueCounter` row in the transaction that records the lease. So:
 
 * a leased number is never also given by the hub to someone else, and two
   kiosks never lease the same number;
+* the hub's own series stays 1, 2, 3 ... with no gaps, however many kiosks
+  hold blocks: leasing does not shift the numbers patients get online, and
+  numbers a kiosk leased but never printed are not holes staff wait on;
+* leased numbers do not count against the daily capacity: capacity counts
+  patients (registrations), and a block is a promise of numbers, not of
+  patients;
 * when the network fails, the kiosk prints numbers from its block in the
-  hub's own format ("A-013"): the patient's ticket looks like every other
-  and takes its place in the one queue, instead of a "K01-A007" side series.
-  Only when the block is used up does the kiosk fall back to that series
-  (`offline_cache.store.OutboxStore.assign_offline_number`).
+  hub's own format ("A-301"): the patient's ticket looks like every other
+  and stays in the department's queue, instead of a "K01-A007" side series.
+  Staff read a band number as "issued during an outage" and call it by the
+  time on the ticket. Only when the block is used up does the kiosk fall back
+  to its own series (`offline_cache.store.OutboxStore.assign_offline_number`).
+
+Should staff raise a capacity past the band during the day, the hub's own
+series steps over every leased block it meets (`server.registrations`).
 
 On sync the hub keeps the printed number (`server.registrations`) and flags
 any collision to staff (/api/v1/admin/attention); it never renumbers a
 patient who holds a ticket.
 
-The price is gaps: numbers a kiosk leased but did not use are never called.
-Blocks are small (`MAX_BLOCK`) and staff see every lease in this table.
-
 Idempotent by the kiosk's `lease_key`: a request repeated after a lost answer
-gets the same block, so a flapping network does not eat the day's capacity.
+gets the same block, so a flapping network does not cut a second one.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +48,7 @@ from server.context import HubContext, hub, signed_kiosk
 from server.db import upsert
 from server.errors import ApiError
 from server.models import Department, NumberLease, QueueCounter
+from server.models import Registration as RegistrationRow
 from server.registrations import display_number
 
 log = logging.getLogger(__name__)
@@ -63,7 +72,7 @@ class LeaseOut(BaseModel):
     queue_prefix: str = Field(description="The department's prefix: numbers print as PREFIX-NNN")
     day: date
     first: int
-    last: int = Field(description="Inclusive; may be fewer than asked when the day is nearly full")
+    last: int = Field(description="Inclusive")
     first_display: str
     last_display: str
 
@@ -79,6 +88,13 @@ def _answer(lease: NumberLease, prefix: str) -> dict[str, Any]:
         "first_display": display_number(prefix, lease.first_number),
         "last_display": display_number(prefix, lease.last_number),
     }
+
+
+def outage_band_start(daily_capacity: int) -> int:
+    """The first number of the day's outage band: the first hundred above the
+    capacity (capacity 200 -> 301, 80 -> 101), so band numbers read as
+    apart from the hub's own series, which stops at the capacity."""
+    return (daily_capacity // 100 + 1) * 100 + 1
 
 
 def lease_block(ctx: HubContext, kiosk_id: str, body: LeaseIn) -> dict[str, Any]:
@@ -117,33 +133,42 @@ def _lease_in(session: Session, ctx: HubContext, kiosk_id: str, body: LeaseIn) -
     if body.day not in (today, today + timedelta(days=1)):
         raise ApiError(422, "bad_day", f"numbers can be leased for {today} or the day after, not {body.day}")
 
-    used = session.scalar(
-        select(QueueCounter.last_number).where(
-            QueueCounter.department_code == department.code, QueueCounter.service_day == body.day
-        )
+    registered = session.scalar(
+        select(func.count())
+        .select_from(RegistrationRow)
+        .where(RegistrationRow.department_code == department.code, RegistrationRow.service_day == body.day)
     ) or 0
-    size = min(body.size, department.daily_capacity - used)
-    if size <= 0:
+    if registered >= department.daily_capacity:
         raise ApiError(409, "department_full", f"{department.code} has no numbers left for {body.day}")
 
-    stmt = upsert(session, QueueCounter).values(department_code=department.code, service_day=body.day, last_number=size)
-    stmt = stmt.on_conflict_do_update(
+    # Touch the counter row first: the upsert takes its row lock (PostgreSQL)
+    # or the write lock (SQLite) until commit, so the hub's own numbering and
+    # other leases wait while this block is cut.
+    touch = upsert(session, QueueCounter).values(department_code=department.code, service_day=body.day, last_number=0)
+    touch = touch.on_conflict_do_update(
         index_elements=["department_code", "service_day"],
-        set_={"last_number": QueueCounter.last_number + size},
-    ).returning(QueueCounter.last_number)
-    last = int(session.execute(stmt).scalar_one())
+        set_={"last_number": QueueCounter.last_number},
+    ).returning(QueueCounter.last_number, QueueCounter.next_leased)
+    hub_last, next_leased = session.execute(touch).one()
+    first = max(next_leased or 0, outage_band_start(department.daily_capacity), hub_last + 1)
+    last = first + body.size - 1
+    session.execute(
+        update(QueueCounter)
+        .where(QueueCounter.department_code == department.code, QueueCounter.service_day == body.day)
+        .values(next_leased=last + 1)
+    )
     lease = NumberLease(
         lease_key=body.lease_key,
         kiosk_id=kiosk_id,
         department_code=department.code,
         service_day=body.day,
-        first_number=last - size + 1,
+        first_number=first,
         last_number=last,
         leased_at=now,
     )
     session.add(lease)
     session.flush()  # the lease_key constraint fires inside the transaction
-    log.info("kiosk %s leased %s %d-%d for %s", kiosk_id, department.code, lease.first_number, last, body.day)
+    log.info("kiosk %s leased %s %d-%d for %s", kiosk_id, department.code, first, last, body.day)
     return _answer(lease, department.queue_prefix)
 
 
@@ -153,12 +178,12 @@ def _lease_in(session: Session, ctx: HubContext, kiosk_id: str, body: LeaseIn) -
     tags=["kiosk"],
     summary="Lease a block of queue numbers for offline use",
     description=(
-        "Cuts up to `size` numbers from the department's counter for the calling kiosk. Idempotent by "
-        "`lease_key`. The kiosk prints them only while it cannot reach the hub; the hub keeps a printed "
-        "number at sync and flags collisions for staff."
+        "Cuts `size` numbers from the department's outage band (from the first hundred above its daily "
+        "capacity) for the calling kiosk. Idempotent by `lease_key`. The kiosk prints them only while it "
+        "cannot reach the hub; the hub keeps a printed number at sync and flags collisions for staff."
     ),
     responses={
-        409: {"description": "The department has no numbers left that day, or the lease key was reused"},
+        409: {"description": "The department has seen its capacity of patients that day, or the lease key was reused"},
         422: {"description": "Unknown department, a day other than today or tomorrow, or a malformed request"},
     },
 )

@@ -159,6 +159,11 @@ class QueueCounter(Base):
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
     service_day: Mapped[date] = mapped_column(Date, primary_key=True)
     last_number: Mapped[int] = mapped_column(Integer)
+    # The next number of the day's outage band (`server.leases`): leased
+    # blocks are cut from there, above the hub's own series, so leasing
+    # neither shifts the hub's numbers nor leaves gaps in them. NULL until
+    # the first lease of the day.
+    next_leased: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Patient(Base):
@@ -300,15 +305,18 @@ class BankTransfer(Base):
 class NumberLease(Base):
     """A block of queue numbers handed to one kiosk for one department and day.
 
-    Taken from the department's `QueueCounter` in one transaction, so hub
-    numbers and leased numbers never overlap. The kiosk prints them while the
-    hub is unreachable; numbers it never uses stay unused (a gap staff can see
-    here). Unique by the kiosk's lease key: a request the kiosk repeats after
+    Cut from the day's outage band, above the hub's own series, under the
+    department's `QueueCounter` row lock, so hub numbers and leased numbers
+    never overlap (`server.leases`). The kiosk prints them while the hub is
+    unreachable; numbers it never uses are simply never called. Unique by the kiosk's lease key: a request the kiosk repeats after
     a lost answer gets the same block, not a second one.
     """
 
     __tablename__ = "number_leases"
-    __table_args__ = (Index("ix_number_leases_kiosk_day", "kiosk_id", "service_day"),)
+    __table_args__ = (
+        Index("ix_number_leases_kiosk_day", "kiosk_id", "service_day"),
+        Index("ix_number_leases_department_day", "department_code", "service_day"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lease_key: Mapped[str] = mapped_column(String(64), unique=True)

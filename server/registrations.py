@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,7 @@ from kiosk import insurance as rules
 from kiosk.domain import VIETNAM_TZ, HubReceipt, Registration
 from server.db import upsert
 from server.errors import ApiError
-from server.models import Department, Patient, QueueCounter, Service
+from server.models import Department, NumberLease, Patient, QueueCounter, Service
 from server.models import Registration as RegistrationRow
 from server.papers import patient_key, patient_keys, use_paper
 
@@ -155,13 +155,13 @@ class Registrar:
         ) or 0
 
         if printed_number is None:
-            number: int | None = self._next_number(session, department.code, day)
-            if number > department.daily_capacity:
-                # Raising rolls the increment back: the next patient after
-                # staff raise the capacity still gets a gapless number.
+            # Capacity counts patients, offline-printed ones included; numbers
+            # leased to kiosks for outages are not patients (server.leases).
+            if waiting_before >= department.daily_capacity:
                 raise RegistrationRejected(
-                    409, "department_full", f"{department.code} has given all {department.daily_capacity} numbers for {day}"
+                    409, "department_full", f"{department.code} has seen all {department.daily_capacity} patients for {day}"
                 )
+            number: int | None = self._next_number(session, department.code, day)
             shown = display_number(department.queue_prefix, number)
         else:
             # The patient already holds a ticket printed offline: that is the
@@ -227,8 +227,30 @@ class Registrar:
         stmt = stmt.on_conflict_do_update(
             index_elements=["department_code", "service_day"],
             set_={"last_number": QueueCounter.last_number + 1},
-        ).returning(QueueCounter.last_number)
-        return int(session.execute(stmt).scalar_one())
+        ).returning(QueueCounter.last_number, QueueCounter.next_leased)
+        number, next_leased = session.execute(stmt).one()
+        if next_leased is None:
+            return int(number)  # no blocks leased in this queue today: the usual case
+        # Leased blocks sit in the outage band above the capacity, but staff
+        # may have raised the capacity into it since: step over any block the
+        # series runs into. The counter row is locked by the upsert above.
+        while True:
+            block_end = session.scalar(
+                select(NumberLease.last_number).where(
+                    NumberLease.department_code == department_code,
+                    NumberLease.service_day == day,
+                    NumberLease.first_number <= number,
+                    NumberLease.last_number >= number,
+                )
+            )
+            if block_end is None:
+                return int(number)
+            number = block_end + 1
+            session.execute(
+                update(QueueCounter)
+                .where(QueueCounter.department_code == department_code, QueueCounter.service_day == day)
+                .values(last_number=number)
+            )
 
     def _upsert_patient(self, session: Session, reg: Registration) -> int:
         """Create or refresh the patient record from the card just read.

@@ -107,6 +107,7 @@ def test_headless_chromium_shows_the_kiosks_and_todays_queues(hub: EmbeddedHub, 
     silent_id, _secret = hub.add_kiosk("Sảnh B - máy 2")  # issued, never reported
     client(hub).heartbeat("1.2.3", {"printer": {"ok": True}, "card_reader": {"ok": True}}, 0)
     numbers = [_register_one(hub, "TMH") for _ in range(2)]
+    client(hub).lease_numbers("TMH", datetime.now(VIETNAM_TZ).date(), 7, "fleet-lease-0001")
 
     host = hub.url.removeprefix("http://")
     # Basic credentials in the URL: Chromium sends them for a top-level page.
@@ -126,6 +127,9 @@ def test_headless_chromium_shows_the_kiosks_and_todays_queues(hub: EmbeddedHub, 
     assert "silent" in silent_row and "Sảnh B - máy 2" in silent_row
     queue_row = re.search(r'<tr data-department="TMH">(.*?)</tr>', dom, re.S).group(1)
     assert numbers[-1] in queue_row, "the last number handed out today"
+    cells = re.findall(r'<td class="num">(.*?)</td>', queue_row)
+    # TMH takes 120 a day: 2 patients leave 118; the 7 leased numbers do not count.
+    assert cells == ["2", numbers[-1], "118", "7 (C-201 … C-207)"]
     assert "ĐỖ VĂN TRANG" not in dom, "no personal data on the fleet page"
 
     shot = Path(__file__).resolve().parent.parent / "artifacts" / "hub-fleet-page.png"

@@ -334,6 +334,36 @@ def test_numbers_are_unique_and_gapless_under_concurrent_kiosks(db_hub: Embedded
     assert {r.display_number for r in receipts} == {f"C-{n:03d}" for n in range(1, 101)}
 
 
+def test_leases_and_hub_numbers_never_overlap_under_concurrent_kiosks(db_hub: EmbeddedHub) -> None:
+    # Kiosks lease outage blocks while others take hub numbers, at once: the
+    # hub's series stays 1..N with no gap and every block lies in the band.
+    kiosks, rounds, block = 10, 3, 3
+    now = datetime.now(VIETNAM_TZ)  # leases are for today (the hub's clock)
+    credentials = [db_hub.add_kiosk(f"band kiosk {i}") for i in range(kiosks)]
+
+    def run(index: int) -> tuple[list[int], list[tuple[int, int]]]:
+        kiosk_id, secret = credentials[index]
+        client = HttpHubClient(db_hub.url, kiosk_id, secret)
+        numbers, blocks = [], []
+        try:
+            for r in range(rounds):
+                lease = client.lease_numbers("SAN", now.date(), block, f"band-{index:02d}-{r:02d}-lease")
+                blocks.append((lease["first"], lease["last"]))
+                who = someone(5000 + index * rounds + r)
+                numbers.append(client.register(registration(kiosk_id, who, department="SAN", at=now)).queue_number)
+        finally:
+            client.close()
+        return numbers, blocks
+
+    with ThreadPoolExecutor(max_workers=kiosks) as pool:
+        results = list(pool.map(run, range(kiosks)))
+    numbers = sorted(n for got, _ in results for n in got)
+    leased = sorted(n for _, blocks in results for first, last in blocks for n in range(first, last + 1))
+    assert numbers == list(range(1, kiosks * rounds + 1))
+    # SAN takes 90 a day: its band starts at G-101, and blocks are cut back to back.
+    assert leased == list(range(101, 101 + kiosks * rounds * block))
+
+
 def test_numbers_restart_each_day_and_are_per_department(db_hub: EmbeddedHub) -> None:
     client = client_of(db_hub)
     monday = datetime(2026, 6, 8, 9, 0, tzinfo=VIETNAM_TZ)

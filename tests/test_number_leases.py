@@ -1,9 +1,12 @@
 """Offline queue numbers leased from the hub, over real HTTP to the embedded hub.
 
-While online the kiosk leases a block per department per day; offline it
-prints from the block in the hub's own format; when the block runs out it
-falls back to its own "K01-A007" series; on sync the hub keeps every printed
-number and flags collisions to staff instead of renumbering.
+While online the kiosk leases a block per department per day, cut from the
+outage band above the department's capacity (NOI takes 240 patients a day in
+the seed data, so its band starts at A-301); offline it prints from the block
+in the hub's own format; when the block runs out it falls back to its own
+"K01-A007" series; on sync the hub keeps every printed number and flags
+collisions to staff instead of renumbering. The hub's own series (A-001,
+A-002, ...) is never shifted or holed by leases.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from offline_cache.leases import LeaseKeeper, lease_key
 from offline_cache.store import _MIGRATIONS, SCHEMA_VERSION, OutboxStore
 from offline_cache.sync import SyncWorker
 from server.embedded import start_embedded_hub
+from server.leases import outage_band_start
 from test_outbox_store import KEY, make_registration
 
 
@@ -56,6 +60,15 @@ def visit(key: str, kiosk_id: str, department: str = "NOI"):
     return dataclasses.replace(reg, service_code=f"KB.{department}", created_at=datetime.now(VIETNAM_TZ))
 
 
+def set_capacity(hub, code: str, capacity: int) -> None:
+    auth = {"Authorization": f"Bearer {hub.admin_token}"}
+    reference = requests.get(f"{hub.url}/api/v1/admin/reference", headers=auth, timeout=5).json()
+    department = next(d for d in reference["departments"] if d["code"] == code)
+    body = {k: v for k, v in department.items() if k != "code"} | {"daily_capacity": capacity}
+    answer = requests.put(f"{hub.url}/api/v1/admin/departments/{code}", json=body, headers=auth, timeout=5)
+    assert answer.status_code == 200, answer.text
+
+
 def attention(hub) -> list[dict]:
     answer = requests.get(
         f"{hub.url}/api/v1/admin/attention",
@@ -70,7 +83,7 @@ def attention(hub) -> list[dict]:
 # -- the hub's side ------------------------------------------------------------------
 
 
-def test_blocks_never_overlap_each_other_or_the_hubs_own_numbers(hub, client, store):
+def test_blocks_come_from_the_outage_band_and_leave_the_hubs_own_series_alone(hub, client, store):
     other_id, other_secret = hub.add_kiosk("second kiosk")
     other = HttpHubClient(hub.url, other_id, other_secret)
     try:
@@ -80,17 +93,18 @@ def test_blocks_never_overlap_each_other_or_the_hubs_own_numbers(hub, client, st
         receipt = client.register(store.get("online-0001"))
     finally:
         other.close()
-    assert (first["first"], first["last"], first["first_display"]) == (1, 10, "A-001")
-    assert (second["first"], second["last"]) == (11, 20)
-    assert receipt.display_number == "A-021"
+    assert outage_band_start(240) == 301
+    assert (first["first"], first["last"], first["first_display"]) == (301, 310, "A-301")
+    assert (second["first"], second["last"]) == (311, 320)
+    assert receipt.display_number == "A-001"  # no shift, no gap
 
 
 def test_a_repeated_lease_request_gets_the_same_block(client):
     a = client.lease_numbers("NHI", today(), 5, "lease-again-01")
     b = client.lease_numbers("NHI", today(), 5, "lease-again-01")
     c = client.lease_numbers("NHI", today(), 5, "lease-again-02")
-    assert (a["first"], a["last"]) == (b["first"], b["last"]) == (1, 5)
-    assert (c["first"], c["last"]) == (6, 10)
+    assert (a["first"], a["last"]) == (b["first"], b["last"]) == (201, 205)  # NHI: 180 a day
+    assert (c["first"], c["last"]) == (206, 210)
 
 
 def test_the_hub_refuses_bad_lease_requests_with_a_reason(client):
@@ -105,12 +119,39 @@ def test_the_hub_refuses_bad_lease_requests_with_a_reason(client):
         client.lease_numbers("NOI", today(), 51, "lease-huge-0001")  # more than MAX_BLOCK
 
 
-def test_a_nearly_full_day_leases_what_is_left_then_nothing(client):
-    # RHM takes 80 patients a day in the seed data.
-    got = [client.lease_numbers("RHM", today(), 50, f"lease-rhm-{n:04d}") for n in range(2)]
-    assert [(g["first"], g["last"]) for g in got] == [(1, 50), (51, 80)]
+def test_leased_numbers_do_not_use_up_the_days_capacity(hub, client, store):
+    set_capacity(hub, "RHM", 2)
+    blocks = [client.lease_numbers("RHM", today(), 50, f"lease-rhm-{n:04d}") for n in range(3)]
+    assert [(b["first"], b["last"]) for b in blocks] == [(101, 150), (151, 200), (201, 250)]
+    # 150 numbers are out on kiosks; the day still has room for its 2 patients.
+    for n in range(2):
+        store.add(visit(f"rhm-visit-{n:04d}", hub.kiosk_id, "RHM"))
+        assert client.register(store.get(f"rhm-visit-{n:04d}")).display_number == f"D-{n + 1:03d}"
+    # Capacity counts patients: now the day is full, for visits and for leases.
+    store.add(visit("rhm-visit-full", hub.kiosk_id, "RHM"))
+    with pytest.raises(HubRejected, match="seen all 2 patients"):
+        client.register(store.get("rhm-visit-full"))
     with pytest.raises(HubRejected, match="no numbers left"):
-        client.lease_numbers("RHM", today(), 1, "lease-rhm-0003")
+        client.lease_numbers("RHM", today(), 1, "lease-rhm-full")
+
+
+def test_a_capacity_raised_into_the_band_steps_over_leased_blocks(hub, client, store):
+    set_capacity(hub, "RHM", 3)  # band from D-101
+    block = client.lease_numbers("RHM", today(), 5, "lease-rhm-step")
+    assert (block["first"], block["last"]) == (101, 105)
+    set_capacity(hub, "RHM", 500)
+    # As if the day had already given 100 numbers: the next runs into the block.
+    with sqlite3.connect(hub.settings.data_dir / "hub.sqlite3") as db:
+        db.execute("UPDATE queue_counters SET last_number = 100 WHERE department_code = 'RHM'")
+    db.close()
+    numbers = []
+    for n in range(2):
+        store.add(visit(f"rhm-after-{n:04d}", hub.kiosk_id, "RHM"))
+        numbers.append(client.register(store.get(f"rhm-after-{n:04d}")).display_number)
+    assert numbers == ["D-106", "D-107"]
+    # A new block comes after both the old block and the hub's own numbers.
+    again = client.lease_numbers("RHM", today(), 5, "lease-rhm-again")
+    assert (again["first"], again["last"]) == (601, 605)  # the band of capacity 500
 
 
 # -- the kiosk's side ----------------------------------------------------------------
@@ -128,7 +169,7 @@ def test_offline_the_kiosk_prints_leased_numbers_then_its_own_series_and_the_hub
     for key in keys:
         store.add(visit(key, hub.kiosk_id))
         printed.append(store.assign_offline_number(key, "A", today()))
-    assert printed == ["A-001", "A-002", "A-003", "K01-A001", "K01-A002"]
+    assert printed == ["A-301", "A-302", "A-303", "K01-A001", "K01-A002"]
     assert store.leased_numbers_left("A", today()) == 0
 
     # Back online: the hub learns every printed number and keeps it.
@@ -139,9 +180,9 @@ def test_offline_the_kiosk_prints_leased_numbers_then_its_own_series_and_the_hub
         at_hub = dict(db.execute("SELECT key, display_number FROM registrations"))
     assert at_hub == dict(zip(keys, printed))
     assert attention(hub) == []  # leased numbers collide with nobody
-    # The next hub number comes after the block.
+    # The hub's own series is untouched by the block.
     store.add(visit("online-0001", hub.kiosk_id))
-    assert client.register(store.get("online-0001")).display_number == "A-004"
+    assert client.register(store.get("online-0001")).display_number == "A-001"
 
 
 def test_a_number_printed_twice_is_flagged_to_staff_not_renumbered(hub, client, store, tmp_path):
@@ -154,17 +195,17 @@ def test_a_number_printed_twice_is_flagged_to_staff_not_renumbered(hub, client, 
         twin.add_number_block("lease-twice-001", "A", today(), answer["first"], answer["last"])
         store.add(visit("first-00001", hub.kiosk_id))
         twin.add(visit("second-0001", hub.kiosk_id))
-        assert store.assign_offline_number("first-00001", "A", today()) == "A-001"
-        assert twin.assign_offline_number("second-0001", "A", today()) == "A-001"
+        assert store.assign_offline_number("first-00001", "A", today()) == "A-301"
+        assert twin.assign_offline_number("second-0001", "A", today()) == "A-301"
         SyncWorker(store, client, SystemClock()).run_once(force=True)
         SyncWorker(twin, client, SystemClock()).run_once(force=True)
-        assert store.receipt("first-00001").display_number == "A-001"
-        assert twin.receipt("second-0001").display_number == "A-001"
+        assert store.receipt("first-00001").display_number == "A-301"
+        assert twin.receipt("second-0001").display_number == "A-301"
     finally:
         twin.close()
     flagged = {row["registration_key"]: row for row in attention(hub)}
     assert set(flagged) == {"first-00001", "second-0001"}
-    assert all(row["display_number"] == "A-001" for row in flagged.values())
+    assert all(row["display_number"] == "A-301" for row in flagged.values())
     assert "second-0001" in flagged["first-00001"]["attention"]
 
 
@@ -200,9 +241,8 @@ def test_a_lost_lease_answer_is_asked_again_with_the_same_key(store, client):
     assert keeper.top_up([("NOI", "A")], today()) == 0
     assert keeper.top_up([("NOI", "A")], today()) == 4
     assert hub.keys[0] == hub.keys[1] == lease_key(store.kiosk_id, "NOI", today(), 1)
-    # The hub cut one block, not two: its next own number follows it.
-    store.add(visit("online-0001", store.kiosk_id))
-    assert client.register(store.get("online-0001")).display_number == "A-005"
+    # The hub cut one block, not two: the next block follows it directly.
+    assert client.lease_numbers("NOI", today(), 1, "lease-after-lost")["first"] == 305
 
 
 def test_bad_blocks_are_refused_and_a_version_1_outbox_gains_the_lease_table(tmp_path):
@@ -254,6 +294,6 @@ def test_a_wired_kiosk_leases_while_online_and_prints_a_leased_number_when_the_h
         kiosk.embedded_hub.stop()
         _, _, ticket = check_in(kiosk, 2, "NOI")
         assert ticket.issuer is NumberIssuer.KIOSK
-        assert ticket.display_number == f"{noi.queue_prefix}-001"
+        assert ticket.display_number == f"{noi.queue_prefix}-301"  # NOI's outage band
     finally:
         kiosk.stop()

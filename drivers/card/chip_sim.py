@@ -93,6 +93,7 @@ from drivers.card.icao.lds import (
     TAG_UNICODE_VERSION,
 )
 from drivers.card.icao.ec import STANDARD_CURVES
+from drivers.card.icao.lengths import FID_EF_ATR_INFO, card_capabilities, encode_atr_info
 from drivers.card.icao.mrz import compose_td1, format_mrz_date, mrz_information
 from drivers.card.icao.chip_auth import INS_INTERNAL_AUTHENTICATE, ecdsa_plain_sign, iso9796_2_sign
 from drivers.card.icao.pace import _CIPHER_BY_ARC as CIPHER_BY_ARC
@@ -142,6 +143,43 @@ MASTER_FILE_SW = SW_INS_NOT_SUPPORTED
 # reader builds the pseudo-ATR from them. Many eMRTDs send none, giving the
 # familiar ATR 3B 80 80 01 01.
 DEFAULT_HISTORICAL_BYTES = b""
+
+# Longest extended R-APDU (data + SW) the chip builds, announced in
+# EF.ATR/INFO '7F66': the most ISO/IEC 7816-4 allows (Ne = 65536, plus SW).
+DEFAULT_MAX_EXTENDED_RESPONSE = 65538
+DEFAULT_MAX_EXTENDED_COMMAND = 65544  # header + 3-byte Lc + 65535 data + 2-byte Le
+
+
+def pseudo_atr(historical_bytes: bytes = b"") -> bytes:
+    """The ATR a PC/SC reader reports for an ISO/IEC 14443-4 Type A card.
+
+    PC/SC Part 3 (ATR of contactless cards): TS=3B, T0=8n (TD1 present, n historical
+    bytes), TD1=80 (TD2 present, T=0), TD2=01 (T=1), the historical bytes
+    from the card's ATS, and TCK, the XOR of T0..last byte. With no
+    historical bytes this is 3B 80 80 01 01, the ATR many eMRTDs show.
+    """
+    if len(historical_bytes) > 15:
+        raise ValueError("at most 15 historical bytes fit an ATR")
+    body = bytes([0x80 | len(historical_bytes), 0x80, 0x01]) + historical_bytes
+    tck = 0
+    for b in body:
+        tck ^= b
+    return b"\x3b" + body + bytes([tck])
+
+
+def default_atr_info(extended_length: bool, max_response: int = DEFAULT_MAX_EXTENDED_RESPONSE) -> bytes:
+    """EF.ATR/INFO as this chip publishes it (ICAO 9303-10; ISO/IEC 7816-4 DOs).
+
+    With extended length: card capabilities '47' (b7 of the third byte set)
+    and extended length information '7F66'. Without: only '47', saying no
+    extended Lc/Le, as a short-only card that still has the file would.
+    """
+    if not extended_length:
+        from drivers.card.icao import tlv as _tlv
+
+        return _tlv.encode(0x47, card_capabilities(False, info_in_ef_atr=False))
+    return encode_atr_info(DEFAULT_MAX_EXTENDED_COMMAND, max_response, card_capabilities(True))
+
 
 # DG13 "OID" element: the real value on CCCD cards is not documented in our
 # sources; this one sits under Vietnam's joint-iso-itu-t country arc
@@ -342,6 +380,8 @@ class SimulatedCccdChip:
         end_of_file: EndOfFile = EndOfFile.WARNING,
         too_long_sw: int = SW_WRONG_LENGTH,
         historical_bytes: bytes = DEFAULT_HISTORICAL_BYTES,
+        atr_info: bytes | None | str = "default",
+        max_extended_response: int = DEFAULT_MAX_EXTENDED_RESPONSE,
     ) -> None:
         self._files = dict(files)
         self._bac_keys = BacKeys.from_mrz_information(mrz_info)
@@ -355,6 +395,12 @@ class SimulatedCccdChip:
         self.end_of_file = end_of_file
         self.too_long_sw = too_long_sw
         self.historical_bytes = historical_bytes
+        # EF.ATR/INFO (2F01): by default it tells the truth about extended
+        # length; None leaves it out; bytes replace it (tests: garbled files).
+        self.max_extended_response = max_extended_response
+        self.atr_info: bytes | None = (
+            default_atr_info(extended_length, max_extended_response) if atr_info == "default" else atr_info  # type: ignore[assignment]
+        )
         self._ca_private: int | None = None  # set by from_citizen when DG14 is built
         self._ca_curve = None
         self._aa_private: object | None = None  # RSA or EC private key behind DG15
@@ -479,6 +525,11 @@ class SimulatedCccdChip:
             self._reset_state()
 
     @property
+    def atr(self) -> bytes:
+        """The pseudo-ATR a PC/SC reader shows for this chip."""
+        return pseudo_atr(self.historical_bytes)
+
+    @property
     def in_field(self) -> bool:
         return not self._lifted
 
@@ -562,8 +613,9 @@ class SimulatedCccdChip:
             # Chip Authentication: the answer goes out under the old keys,
             # everything after it under the new ones (ICAO 9303-11 §6.2).
             self._sm, self._pending_sm = self._pending_sm, None
-        # Ne' of a short protected command is at most 256 bytes.
-        fits = command.extended or len(wrapped) - 2 <= SHORT_MAX_NE
+        # Ne' of a short protected command is at most 256 bytes; an extended
+        # one gets what EF.ATR/INFO announced.
+        fits = len(wrapped) <= self.max_extended_response if command.extended else len(wrapped) - 2 <= SHORT_MAX_NE
         return self._deliver(wrapped, fits_short=fits)
 
     def _dispatch(self, command: CommandApdu, *, protected: bool) -> ResponseApdu:
@@ -628,6 +680,9 @@ class SimulatedCccdChip:
             # In the MF and readable without authentication (ICAO 9303-10,
             # EF.CardAccess); absent on this BAC-only chip unless configured.
             return SW_OK if self.card_access is not None else SW_FILE_NOT_FOUND
+        if fid == FID_EF_ATR_INFO:
+            # Also in the MF, read access ALWAYS (ICAO 9303-10, EF.ATR/INFO).
+            return SW_OK if self.atr_info is not None else SW_FILE_NOT_FOUND
         if not self._application_selected or fid not in self._files:
             return SW_FILE_NOT_FOUND
         if fid in self._protected_files:
@@ -639,6 +694,8 @@ class SimulatedCccdChip:
     def _file_content(self, fid: int) -> bytes:
         if fid == FID_EF_CARD_ACCESS:
             return self.card_access or b""
+        if fid == FID_EF_ATR_INFO:
+            return self.atr_info or b""
         return self._files[fid]
 
     # -- BAC ----------------------------------------------------------------------
@@ -840,7 +897,7 @@ class SimulatedCccdChip:
             offset = (command.p1 << 8) | command.p2
         if self._current_ef is None:
             return _sw(SW_NO_CURRENT_EF)
-        if self._current_ef != FID_EF_CARD_ACCESS and (not protected or self._sm is None):
+        if self._current_ef not in (FID_EF_CARD_ACCESS, FID_EF_ATR_INFO) and (not protected or self._sm is None):
             return _sw(SW_SECURITY_STATUS)
         content = self._file_content(self._current_ef)
         if offset >= len(content):

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from kiosk.errors import CardRemovedError, NoCardError
+from kiosk.errors import CardLinkError, CardRemovedError, NoCardError
 
 from .chip_sim import SimulatedCccdChip
 
@@ -37,12 +37,35 @@ class _SimulatedTransport:
     def transmit(self, apdu: bytes) -> bytes:
         return self._reader._transmit(self._chip, self._placement, apdu)
 
+    @property
+    def atr(self) -> bytes:
+        """The (pseudo-)ATR, as PC/SC reports it after connecting."""
+        return self._chip.atr
+
+    @property
+    def max_apdu_length(self) -> int | None:
+        """The link's APDU limit when the reader reports it (SCARD_ATTR_MAXINPUT)."""
+        return self._reader.link_max_apdu if self._reader.report_link_limit else None
+
 
 class SimulatedCardReader:
     """A card slot in software. Thread-safe."""
 
-    def __init__(self, name: str = "Simulated CCCD reader") -> None:
+    def __init__(
+        self,
+        name: str = "Simulated CCCD reader",
+        *,
+        link_max_apdu: int | None = None,
+        report_link_limit: bool = False,
+    ) -> None:
         self.name = name
+        # A reader whose frames carry at most `link_max_apdu` bytes of APDU
+        # (e.g. 261/258: short APDUs only). Longer ones fail in the reader,
+        # with the card still on it: CardLinkError, as pcscd reports a
+        # failed SCardTransmit. Whether it says so up front is
+        # `report_link_limit` (some drivers answer SCARD_ATTR_MAXINPUT).
+        self.link_max_apdu = link_max_apdu
+        self.report_link_limit = report_link_limit
         # Two locks: `_lock` guards the state and is held only briefly;
         # `_events` is taken first by whatever changes presence and held
         # while observers run, so they hear about changes in the order the
@@ -124,10 +147,18 @@ class SimulatedCardReader:
                 raise CardRemovedError("the card was removed from the simulated reader")
             if self._connected != placement:
                 raise CardRemovedError("the transport was disconnected")
+            limit = self.link_max_apdu
+            if limit is not None and len(apdu) > limit:
+                raise CardLinkError(f"the reader cannot carry a {len(apdu)}-byte command")
             try:
-                return chip.process(apdu)
+                response = chip.process(apdu)
             except CardRemovedError:
                 pass  # the chip itself left the field (an injected fault)
+            else:
+                if limit is not None and len(response) > limit:
+                    # The card answered, but the reader lost the answer.
+                    raise CardLinkError(f"the reader cannot carry a {len(response)}-byte response")
+                return response
         with self._events:
             with self._lock:
                 if self._chip is not chip or self._placement != placement:

@@ -23,7 +23,9 @@ import threading
 
 from kiosk.errors import CardRemovedError
 
-from .chip_sim import SimulatedCccdChip
+from .chip_sim import SimulatedCccdChip, pseudo_atr
+
+__all__ = ["VirtualCardBridge", "pseudo_atr"]
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +39,6 @@ CTRL_GET_ATR = 0x04
 
 RETRY_INTERVAL = 0.5  # seconds between attempts to reach vpcd while it is not listening
 CONNECT_TIMEOUT = 2.0
-
-
-def pseudo_atr(historical_bytes: bytes = b"") -> bytes:
-    """The ATR a PC/SC reader reports for an ISO/IEC 14443-4 Type A card.
-
-    PC/SC Part 3 (ATR of contactless cards): TS=3B, T0=8n (TD1 present, n historical
-    bytes), TD1=80 (TD2 present, T=0), TD2=01 (T=1), the historical bytes
-    from the card's ATS, and TCK, the XOR of T0..last byte. With no
-    historical bytes this is 3B 80 80 01 01, the ATR many eMRTDs show.
-    """
-    if len(historical_bytes) > 15:
-        raise ValueError("at most 15 historical bytes fit an ATR")
-    body = bytes([0x80 | len(historical_bytes), 0x80, 0x01]) + historical_bytes
-    tck = 0
-    for b in body:
-        tck ^= b
-    return b"\x3b" + body + bytes([tck])
 
 
 class VirtualCardBridge:
@@ -189,7 +174,7 @@ class VirtualCardBridge:
             if length == 1:
                 code = payload[0]
                 if code == CTRL_GET_ATR:
-                    _send(sock, pseudo_atr(chip.historical_bytes))
+                    _send(sock, chip.atr)
                 elif code == CTRL_POWER_ON:
                     chip.power_on()
                 elif code == CTRL_RESET:

@@ -28,15 +28,18 @@ from collections.abc import Callable, Sequence
 from kiosk.errors import (
     AccessKeyRejected,
     CardError,
+    CardLinkError,
     FileNotFoundOnCard,
     MalformedDataError,
     SecureMessagingError,
+    SecurityStatusNotSatisfied,
     StatusWordError,
 )
 from kiosk.ports import CanKey, CardTransport, ChipAccessKey, MrzKey
 
 from . import tlv
 from .apdu import (
+    EXTENDED_MAX_NE,
     INS_READ_BINARY,
     INS_READ_BINARY_ODD,
     INS_SELECT,
@@ -51,6 +54,15 @@ from .apdu import (
 )
 from .bac import BacKeys, RandomBytes, perform_bac
 from .lds import EMRTD_AID, FID_EF_CARD_ACCESS
+from .lengths import (
+    EF_ATR_INFO_MAX,
+    FID_EF_ATR_INFO,
+    CardLengths,
+    atr_historical_bytes,
+    capabilities_from_historical_bytes,
+    largest_protected_read,
+    parse_atr_info,
+)
 from .pace import PaceInfo, PaceRefused, choose_pace_info, perform_pace
 from .sm import SecureMessaging
 
@@ -75,6 +87,8 @@ PACE_REFUSED_NOTE = "chip refused PACE (6982): BAC used instead"
 NO_CARD_ACCESS_NOTE = "no EF.CardAccess on the chip: BAC only"
 BAD_CARD_ACCESS_NOTE = "EF.CardAccess does not parse: BAC only"
 CARD_ACCESS_MAX = 4096  # EF.CardAccess holds a few SecurityInfos: well under 1 KiB
+BAD_ATR_INFO_NOTE = "EF.ATR/INFO does not parse: short reads"
+EXTENDED_FELL_BACK_NOTE = "extended-length READ BINARY failed"
 
 
 def _no_progress(step: str) -> None:
@@ -108,6 +122,11 @@ class ChipSession:
         # brainpoolP256r1 (CAN)" or "BAC"; never the key itself.
         self.access_protocol: str | None = None
         self.card_access: bytes | None = None
+        # Extended length: what the card said (None until probed), whether
+        # reads use it now, and a one-line account for technicians.
+        self.card_lengths: CardLengths | None = None
+        self.extended = False
+        self.read_mode: str | None = None
 
     def __repr__(self) -> str:
         return f"ChipSession(open={self.is_open})"
@@ -153,17 +172,32 @@ class ChipSession:
         to selecting the MF. None (with a note) when the chip has none, or
         nothing in it this reader can run.
         """
-        self._sm = None
-        response = self._transmit_plain(
-            CommandApdu(0x00, INS_SELECT, 0x02, 0x0C, data=FID_EF_CARD_ACCESS.to_bytes(2, "big"))
-        )
-        if response.sw != SW_OK:
+        data = self._read_plain_file(FID_EF_CARD_ACCESS, CARD_ACCESS_MAX)
+        if data is None:
             self.notes.append(NO_CARD_ACCESS_NOTE)
             return None
+        self.card_access = data
+        try:
+            info, notes = choose_pace_info(self.card_access)
+        except MalformedDataError:
+            self.notes.append(BAD_CARD_ACCESS_NOTE)
+            return None
+        self.notes.extend(notes)
+        return info
+
+    def _read_plain_file(self, fid: int, limit: int) -> bytes | None:
+        """A small EF of the MF read without SM (None when it cannot be selected).
+
+        Selected by identifier (P1=02, P2=0C), then plain READ BINARY in short
+        chunks (some readers cannot carry more before SM exists) until the
+        TLV object(s) end, the card says end of file, or `limit` bytes.
+        """
+        self._sm = None
+        response = self._transmit_plain(CommandApdu(0x00, INS_SELECT, 0x02, 0x0C, data=fid.to_bytes(2, "big")))
+        if response.sw != SW_OK:
+            return None
         data = bytearray()
-        # Plain READ BINARY in short chunks: the file is small and some
-        # readers cannot carry more before SM exists.
-        while len(data) < CARD_ACCESS_MAX:
+        while len(data) < limit:
             chunk = self._transmit_plain(CommandApdu(0x00, INS_READ_BINARY, len(data) >> 8, len(data) & 0xFF, ne=256))
             if chunk.sw1 == SW1_WRONG_LE and chunk.sw2:
                 chunk = self._transmit_plain(
@@ -174,21 +208,46 @@ class ChipSession:
             data += chunk.data
             try:
                 _, value_offset, value_length = tlv.parse_header(bytes(data))
-                if len(data) >= value_offset + value_length:
+                if fid == FID_EF_CARD_ACCESS and len(data) >= value_offset + value_length:
+                    # EF.CardAccess is one SET: stop at its end. EF.ATR/INFO
+                    # holds several objects, so it is read to its end.
                     data = data[: value_offset + value_length]
                     break
             except MalformedDataError:
                 pass  # header not complete yet
-            if chunk.sw == SW_END_OF_FILE:
+            if chunk.sw == SW_END_OF_FILE or len(chunk.data) < 256:
                 break
-        self.card_access = bytes(data)
-        try:
-            info, notes = choose_pace_info(self.card_access)
-        except MalformedDataError:
-            self.notes.append(BAD_CARD_ACCESS_NOTE)
-            return None
-        self.notes.extend(notes)
-        return info
+        return bytes(data[:limit])
+
+    def probe_lengths(self) -> CardLengths:
+        """What the card says about extended length, before authentication.
+
+        The ATR's historical bytes first (ISO/IEC 7816-4 §8.1.1.2.7, card
+        capabilities), then EF.ATR/INFO ('2F01', read access ALWAYS, ICAO
+        9303-10) unless the ATR already said "no extended length". Garbled
+        data is noted and counts as "did not say": short reads then.
+        """
+        found = CardLengths()
+        atr = getattr(self.transport, "atr", None)
+        if isinstance(atr, (bytes, bytearray)) and atr:
+            try:
+                found = capabilities_from_historical_bytes(atr_historical_bytes(bytes(atr)))
+            except MalformedDataError as exc:
+                self.notes.append(f"ATR historical bytes unusable ({exc}): extended length not assumed")
+        if found.extended is False:
+            self.card_lengths = found
+            return found
+        raw = self._read_plain_file(FID_EF_ATR_INFO, EF_ATR_INFO_MAX)
+        if raw:
+            try:
+                from_file = parse_atr_info(raw)
+            except MalformedDataError as exc:
+                self.notes.append(f"{BAD_ATR_INFO_NOTE} ({exc})")
+                from_file = CardLengths()
+            if from_file.extended is not None:
+                found = from_file
+        self.card_lengths = found
+        return found
 
     def open(self, keys: Sequence[ChipAccessKey], progress: Progress = _no_progress) -> None:
         """Authenticate with the first key that works: PACE when offered, else BAC.
@@ -197,6 +256,8 @@ class ChipSession:
         """
         progress("select")
         pace_info = self.read_card_access()
+        if self._requested_read_size is None:
+            self.probe_lengths()
         tried = 0
         for key in keys:
             if not isinstance(key, (CanKey, MrzKey)):
@@ -268,10 +329,41 @@ class ChipSession:
         self._sm = perform_bac(self.transport, self._key, random_bytes=self._random_bytes)
 
     def _initial_read_size(self) -> int:
+        """Bytes per READ BINARY: the caller's, else extended when the card
+        (and the link, when it tells) take it, else the largest short Le."""
         assert self._sm is not None
+        short = self._sm.max_short_read
         if self._requested_read_size is not None:
-            return max(MIN_READ_SIZE, self._requested_read_size)
-        return self._sm.max_short_read
+            size = max(MIN_READ_SIZE, self._requested_read_size)
+            self.extended = size > short
+            self.read_mode = f"{'extended' if self.extended else 'short'}, {size} bytes per READ BINARY (fixed)"
+            return size
+        lengths = self.card_lengths or CardLengths()
+        link = getattr(self.transport, "max_apdu_length", None)
+        link_text = f"link carries {link} bytes" if isinstance(link, int) else "link limit not reported"
+        if not lengths.extended:
+            said = f"{lengths.source} says no extended length" if lengths.extended is False else "card does not announce extended length"
+            self.extended = False
+            self.read_mode = f"short, {short} bytes per READ BINARY ({said})"
+            return short
+        limits = [n for n in (lengths.max_response, link) if isinstance(n, int)]
+        size = largest_protected_read(min(limits) if limits else EXTENDED_MAX_NE + 2, self._sm.cipher.block_size)
+        if size <= short:
+            self.extended = False
+            self.read_mode = f"short, {short} bytes per READ BINARY (extended length, but {link_text})"
+            return short
+        self.extended = True
+        card_text = f"{lengths.source} max response {lengths.max_response}" if lengths.max_response else lengths.source
+        self.read_mode = f"extended, up to {size} bytes per READ BINARY (card: {card_text}; {link_text})"
+        return size
+
+    def _fall_back_to_short(self, why: str) -> None:
+        """An extended read failed: short reads from here on (never extended again)."""
+        short = self._sm.max_short_read if self._sm is not None else MIN_READ_SIZE
+        self.extended = False
+        self._read_size = short
+        self.read_mode = f"short, {short} bytes per READ BINARY ({EXTENDED_FELL_BACK_NOTE}: {why})"
+        self.notes.append(f"{EXTENDED_FELL_BACK_NOTE} ({why}): short reads")
 
     @property
     def read_size(self) -> int | None:
@@ -353,9 +445,26 @@ class ChipSession:
         while len(data) < total:
             offset = len(data)
             size = self._read_size or MIN_READ_SIZE
+            length = min(size, total - offset)
+            was_extended = self._sm is not None and length > self._sm.max_short_read
             try:
-                chunk, ended = self._read_chunk(offset, min(size, total - offset))
-            except (SecureMessagingError, StatusWordError) as exc:
+                chunk, ended = self._read_chunk(offset, length)
+            except (SecureMessagingError, StatusWordError, CardLinkError) as exc:
+                if was_extended and _extended_trouble(exc):
+                    # The card or the reader cannot do this extended read
+                    # after all. Keep what was read, go short, and go on
+                    # from `offset`: nothing already read is read again.
+                    retries += 1
+                    self._fall_back_to_short(_describe(exc))
+                    if not isinstance(exc, StatusWordError):
+                        # SM ended (6987/6988, bad MAC), or the exchange was
+                        # lost on the link so the card's SSC is unknown:
+                        # a new session either way (ICAO 9303-11 §9.8).
+                        self.reopen()
+                        self.select_file(fid)
+                    continue
+                if isinstance(exc, CardLinkError):
+                    raise
                 if self._worth_smaller_retry(exc, retries):
                     retries += 1
                     self._read_size = max(MIN_READ_SIZE, size // 2)
@@ -369,8 +478,17 @@ class ChipSession:
                     raise MalformedDataError(f"EF {fid:04X} ends before the length in its header") from None
                 raise
             data += chunk
-            if len(data) < total and (ended or not chunk):
+            if len(data) < total and (not chunk or (ended and retries >= MAX_READ_RETRIES)):
                 raise MalformedDataError(f"EF {fid:04X} ends before the length in its header")
+            if len(data) < total and ended:
+                # 6282 short of the length in the header: either the file is
+                # truncated (the next read says 6B00) or the card gives no
+                # more per answer. Keep the bytes and ask for less.
+                retries += 1
+                if was_extended:
+                    self._fall_back_to_short(f"6282 after {len(chunk)} bytes")
+                else:
+                    self._read_size = max(MIN_READ_SIZE, min(size, len(chunk)))
         return bytes(data[:total])
 
     def _worth_smaller_retry(self, exc: CardError, retries: int) -> bool:
@@ -389,3 +507,23 @@ class ChipSession:
             return self.read_file(fid)
         except FileNotFoundOnCard:
             return None
+
+
+def _extended_trouble(exc: CardError) -> bool:
+    """Whether a failed extended READ BINARY is worth retrying with short ones.
+
+    6700 (wrong length) is what a short-only card answers; other status
+    words, an SM failure or a link failure also say "not this size", except
+    "no such file" (6A82) and "not allowed" (6982), which no size changes.
+    """
+    if isinstance(exc, (SecureMessagingError, CardLinkError)):
+        return True
+    return isinstance(exc, StatusWordError) and not isinstance(exc, (FileNotFoundOnCard, SecurityStatusNotSatisfied))
+
+
+def _describe(exc: CardError) -> str:
+    if isinstance(exc, StatusWordError):
+        return f"{exc.sw:04X}"
+    if isinstance(exc, CardLinkError):
+        return "the reader could not carry it"
+    return "secure messaging ended"
