@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -38,9 +39,12 @@ def qt_application():
 
 def run_app(config: KioskConfig, *, ticket_folder: Path | None = None) -> int:
     from launcher.wiring import build_kiosk
+    from ui.keyboard import prepare as prepare_keyboard
     from ui.runner import DeskRunner
     from ui.window import KioskOptions, KioskWindow
 
+    # Before the QApplication: Qt chooses its input method when it is created.
+    keyboard = prepare_keyboard(config["kiosk.virtual_keyboard"])
     app = qt_application()
     kiosk = build_kiosk(config, ticket_folder=ticket_folder)
     kiosk.start()
@@ -49,6 +53,7 @@ def run_app(config: KioskConfig, *, ticket_folder: Path | None = None) -> int:
         options = KioskOptions.locked_down(config["kiosk.hospital_name"], config["kiosk.language"])
     else:
         options = KioskOptions(hospital_name=config["kiosk.hospital_name"], language=config["kiosk.language"])
+    options = dataclasses.replace(options, virtual_keyboard=keyboard)
     from launcher.technician import build_technician
 
     window = KioskWindow(runner, options, technician=build_technician(kiosk))

@@ -163,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - start
     pa = chip_reader.last_passive_auth
     report["access"] = chip_reader.last_access_protocol
+    report["read_mode"] = chip_reader.last_read_mode
     report["files"] = chip_reader.last_files
     report["passive_authentication"] = {"status": pa.status.value, "reasons": list(pa.reasons)} if pa else None
     for name, res in (("chip_authentication", chip_reader.last_chip_auth), ("active_authentication", chip_reader.last_active_auth)):
@@ -198,6 +199,7 @@ def _print_text(report: dict[str, Any]) -> None:
     else:
         out.write(f"read FAILED: {report.get('error')}: {report.get('message')}\n")
     out.write(f"access: {report['access'] or '-'}\n")
+    out.write(f"read mode: {report['read_mode'] or '-'}\n")
     out.write("files:\n")
     for name, status in report["files"].items():
         out.write(f"  {name}: {status}\n")

@@ -126,7 +126,11 @@ def test_every_sample_citizen_opens_with_the_mrz(slot: int) -> None:
     session.open(_mrz_keys(slot))
     assert session.access_protocol == "PACE ECDH-GM AES-128 brainpoolP256r1 (MRZ)"
     assert isinstance(session._sm.cipher, AesSm)  # type: ignore[union-attr]
-    assert session.read_size == 0xDF  # AES SM: the largest short protected read
+    # The chip announces extended length in EF.ATR/INFO: big reads.
+    assert session.extended and session.read_size > 0xDF
+    short = ChipSession(Direct(sample_chip(slot, extended_length=False)))
+    short.open(_mrz_keys(slot))
+    assert not short.extended and short.read_size == 0xDF  # AES SM: the largest short protected read
 
 
 @pytest.mark.parametrize(

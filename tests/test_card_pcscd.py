@@ -137,3 +137,60 @@ def test_connect_without_a_card(reader: PcscCardReader) -> None:
     assert not reader.card_present()
     with pytest.raises(NoCardError):
         reader.connect()
+
+
+# -- extended length, chosen automatically, through real pcscd ------------------------------------
+
+
+def test_extended_length_chosen_through_pcscd(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(4))
+    chip_reader = IcaoChipReader()
+    result = chip_reader.read_identity(reader.connect(), [CanKey(cccd.can(sample_citizen(4)["id_number"]))])
+    assert result.citizen.photo is not None
+    mode = chip_reader.last_read_mode or ""
+    # vpcd does not answer SCARD_ATTR_MAXINPUT: the card's word decides.
+    assert mode.startswith("extended") and "link limit not reported" in mode
+
+
+def test_no_extended_length_switch_through_pcscd(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(1, extended_length=False))
+    chip_reader = IcaoChipReader()
+    result = chip_reader.read_identity(reader.connect(), _keys(1))
+    assert result.citizen.photo is not None
+    assert chip_reader.last_read_mode == "short, 223 bytes per READ BINARY (EF.ATR/INFO says no extended length)"
+
+
+def test_card_refusing_the_extended_length_it_announced_through_pcscd(
+    bridge: VirtualCardBridge, reader: PcscCardReader
+) -> None:
+    from drivers.card.icao.lengths import card_capabilities, encode_atr_info
+
+    chip = sample_chip(3, extended_length=False, atr_info=encode_atr_info(1000, 65538, card_capabilities(True)))
+    _insert(bridge, reader, chip)
+    chip_reader = IcaoChipReader()
+    result = chip_reader.read_identity(reader.connect(), _keys(3))
+    assert result.citizen.photo is not None
+    assert (chip_reader.last_read_mode or "").endswith("extended-length READ BINARY failed: 6700)")
+    seen: dict[int, set[int]] = {}
+    for fid, offset, count in chip.read_log:  # no byte read twice after the fall back
+        if fid in (0x011C, 0x2F01):
+            continue
+        span = set(range(offset, offset + count))
+        assert not seen.setdefault(fid, set()) & span
+        seen[fid] |= span
+
+
+def test_removal_during_extended_reads_is_removal_through_pcscd(
+    bridge: VirtualCardBridge, reader: PcscCardReader
+) -> None:
+    _insert(bridge, reader, sample_chip(2))
+    chip_reader = IcaoChipReader()
+
+    def progress(step: str) -> None:
+        if step == "dg2":
+            bridge.remove()
+
+    with pytest.raises(CardRemovedError):
+        chip_reader.read_identity(reader.connect(), _keys(2), progress)
+    assert (chip_reader.last_read_mode or "").startswith("extended")
+    assert reader.wait_for_removal(WAIT)

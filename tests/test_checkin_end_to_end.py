@@ -33,7 +33,7 @@ def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path):
+def kiosk(tmp_path: Path, request):
     ensure_qt_gui_application()  # the ticket renderer needs Qt's font database
     config = load_config(
         None,
@@ -41,7 +41,8 @@ def kiosk(tmp_path: Path):
             "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "data"),
             "KIOSK_PRINTER_FOLDER": str(tmp_path / "tickets"),
             "KIOSK_HUB_REGISTER_TIMEOUT_SECONDS": "3",
-        },
+        }
+        | getattr(request, "param", {}),
     )
     k = build_kiosk(config)
     k.start()
@@ -92,18 +93,36 @@ def test_every_sample_citizen_checks_in_and_gets_a_hub_number(kiosk):
     assert kiosk.outbox.pending_count() == 0
 
 
+@pytest.mark.parametrize(
+    "kiosk",
+    [{}, {"KIOSK_HUB_OFFLINE_NUMBER_BLOCK": "0"}],
+    ids=["leased-band-number", "kiosk-series-without-leases"],
+    indirect=True,
+)
 def test_hub_down_prints_an_offline_number_and_syncs_it_later(kiosk, tmp_path):
     from drivers.hub.http_client import HttpHubClient
+    from kiosk.domain import VIETNAM_TZ
     from server.embedded import start_embedded_hub
 
-    wait_for(lambda: kiosk.flow.state.reference, what="reference")
+    reference = wait_for(lambda: kiosk.flow.state.reference, what="reference")
+    prefix = reference.departments[0].queue_prefix
+    today = kiosk.desk._clock.now().astimezone(VIETNAM_TZ).date()
+    block = kiosk.config["hub.offline_number_block"]
+    if block:
+        kiosk.sync.sync_now()  # a pass with the hub online tops the leases up
+        wait_for(lambda: kiosk.outbox.leased_numbers_left(prefix, today) == block, what="a leased block")
     hub = kiosk.embedded_hub
     port = int(hub.url.rsplit(":", 1)[1])
     hub.stop()
 
     _, _, ticket = check_in(kiosk, 2)
     assert ticket.issuer is NumberIssuer.KIOSK
-    assert ticket.display_number.startswith("K01-")
+    if block:
+        # The hub's own format, from the department's outage band (NOI: 240 a day, so 301 on).
+        assert ticket.display_number == f"{prefix}-301"
+        assert kiosk.outbox.leased_numbers_left(prefix, today) == block - 1
+    else:
+        assert ticket.display_number == f"K01-{prefix}001"
     assert kiosk.outbox.pending_count() == 1
 
     # The hub comes back on the same address and database.

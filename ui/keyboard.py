@@ -37,9 +37,9 @@ import os
 from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QObject, Qt, QUrl
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtCore import SIGNAL, Q_ARG, QEvent, QLibraryInfo, QMetaObject, QObject, Qt, QTimer, QUrl
+from PySide6.QtGui import QGuiApplication, QMoveEvent, QPaintEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QScrollArea, QWidget
 
 from ui.i18n import ENGLISH, VIETNAMESE, LanguageSwitch
 
@@ -54,6 +54,11 @@ PLUGIN_GLOB = "*qtvirtualkeyboardplugin*"
 # libqtvkblayoutsplugin; vi_VN/main.qml carries the Vietnamese vowels).
 LOCALE_FOR_LANGUAGE = {VIETNAMESE: "vi_VN", ENGLISH: "en_US"}
 LOCALES = (LOCALE_FOR_LANGUAGE[VIETNAMESE], LOCALE_FOR_LANGUAGE[ENGLISH])
+# The keyboard's largest share of the window's height. At 1280x800 this
+# leaves the top bar and the technician page their minimum (the stack's
+# tallest screen), and keeps keys ~100x78 px: 26x20 mm at 96 dpi, above the
+# 15 mm touch target.
+MAX_SHARE = 0.4
 
 _QML = b"""
 import QtQuick
@@ -65,11 +70,34 @@ Item {
     readonly property bool active: panel.active
     readonly property string locale: InputContext.locale
     readonly property real panelHeight: panel.height
+    // Set from Python: the keyboard's largest height. The panel takes its
+    // height from its width (the style's design aspect ratio), so a panel
+    // that would be taller is made narrower and centred.
+    property real maxHeight: 0
+    // Toggled by Python each time the panel comes on screen: Qt Quick lays
+    // the key rows out again only on a size change it sees while rendering,
+    // and a width set while the view was hidden leaves the bottom row's
+    // fixed-width keys at their design sizes (the space bar at 0 px).
+    property int nudge: 0
+    readonly property var style: panel.keyboard.style
+    Rectangle {
+        // The bands beside a narrowed panel, in the keyboard's own colour.
+        anchors.fill: parent
+        color: "#14171a"
+    }
     InputPanel {
         id: panel
         objectName: "inputPanel"
-        width: root.width
+        width: root.maxHeight > 0 && root.style
+               ? Math.min(root.width, root.maxHeight * root.style.keyboardDesignWidth / root.style.keyboardDesignHeight) - root.nudge
+               : root.width - root.nudge
+        x: (root.width - width) / 2
         y: 0
+        // Two languages: the globe key toggles, one tap, no list to pick from.
+        externalLanguageSwitchEnabled: true
+        onExternalLanguageSwitch: function(localeList, currentIndex) {
+            VirtualKeyboardSettings.locale = localeList[(currentIndex + 1) % localeList.length]
+        }
     }
     function useLocales(names, current) {
         VirtualKeyboardSettings.activeLocales = names
@@ -158,7 +186,16 @@ class OnScreenKeyboard(QWidget):
         from PySide6.QtWidgets import QVBoxLayout
 
         self.setObjectName("on-screen-keyboard")
-        self.view = QQuickWidget(self)
+        self._nudge_pending = False
+        self._root_gone = True  # until the panel has loaded
+        drawn = self._frame_drawn
+
+        class PanelView(QQuickWidget):
+            def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+                super().paintEvent(event)
+                drawn()
+
+        self.view = PanelView(self)
         self.view.setResizeMode(QQuickWidget.ResizeMode.SizeRootObjectToView)
         # A tap on a key must leave the focus in the field being typed into.
         self.view.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -173,12 +210,15 @@ class OnScreenKeyboard(QWidget):
         self.view.setContent(url, component, root)
         self._component = component  # the view does not own it
         self.root = root
+        self._root_gone = False
+        root.destroyed.connect(self._forget_root)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
-        root.useLocales(list(LOCALES), LOCALES[0])
-        root.activeChanged.connect(self._active_changed)
-        root.panelHeightChanged.connect(self._fit)
+        self._call("useLocales", list(LOCALES), LOCALES[0])
+        # QML-declared properties: their notify signals by signature.
+        QObject.connect(root, SIGNAL("activeChanged()"), self._active_changed)
+        QObject.connect(root, SIGNAL("panelHeightChanged()"), self._fit)
         self._language = language
         if language is not None:
             language.language_changed.connect(self.follow_language)
@@ -186,6 +226,8 @@ class OnScreenKeyboard(QWidget):
         app = QGuiApplication.instance()
         assert isinstance(app, QGuiApplication)
         app.focusObjectChanged.connect(self._focus_changed)
+        if parent is not None:
+            parent.window().installEventFilter(self)  # refit on a new screen size
         self.hide()
 
     # -- state --------------------------------------------------------------------------
@@ -202,7 +244,10 @@ class OnScreenKeyboard(QWidget):
     def set_locale(self, name: str) -> None:
         if name not in LOCALES:
             raise ValueError(f"no keyboard layout {name!r}")
-        self.root.setLocale(name)
+        self._call("setLocale", name)
+
+    def _call(self, function: str, *args: object) -> None:
+        QMetaObject.invokeMethod(self.root, function, *(Q_ARG("QVariant", a) for a in args))
 
     def follow_language(self, language: str) -> None:
         """The screens switched language: the keyboard's layout follows."""
@@ -219,20 +264,81 @@ class OnScreenKeyboard(QWidget):
         # Qt Widgets only asks for the panel on a second tap of a focused
         # field (QStyle::SH_RequestSoftwareInputPanel); a technician expects
         # it on the first, and when a page puts the cursor in a field.
+        if not self._alive():
+            return
         method = QGuiApplication.inputMethod()
         if takes_text(obj) and obj.window() is self.window():  # type: ignore[union-attr]
             method.show()
         elif method.isVisible():
             method.hide()
 
+    def _forget_root(self) -> None:
+        self._root_gone = True
+
+    def _alive(self) -> bool:
+        # At shutdown the view deletes the QML items before this widget goes.
+        if self._root_gone:
+            return False
+        try:
+            self.root.objectName()
+        except RuntimeError:  # the C++ item is gone, its Python wrapper not yet
+            self._root_gone = True
+        return not self._root_gone
+
     def _active_changed(self) -> None:
+        if not self._alive():
+            return
         self._fit()
         self.setVisible(self.active)
+        if self.active:
+            self._nudge_pending = True
+
+    def _frame_drawn(self) -> None:
+        # The first frame after the panel came on screen: now a size change
+        # makes Qt Quick lay the rows out again (see `nudge` in the QML).
+        if self._nudge_pending and self._alive() and self.isVisible():
+            self._nudge_pending = False
+            QTimer.singleShot(0, self._nudge)
+
+    def _nudge(self) -> None:
+        if self._alive():
+            self.root.setProperty("nudge", 1 - int(self.root.property("nudge") or 0))
 
     def _fit(self) -> None:
+        """As tall as the panel, and the panel at most MAX_SHARE of the
+        window's height (Qt sizes it from its width: on a wide screen the
+        full width would leave no room for the page above)."""
+        if not self._alive():
+            return
+        window = self.window()
+        if window is not None and window.height() > 0:
+            limit = MAX_SHARE * window.height()
+            if abs(float(self.root.property("maxHeight") or 0) - limit) >= 1:
+                self.root.setProperty("maxHeight", limit)
         height = int(round(float(self.root.property("panelHeight") or 0)))
-        if height > 0:
+        if height > 0 and height != self.height():
             self.setFixedHeight(height)
+
+    def moveEvent(self, event: QMoveEvent) -> None:  # noqa: N802 - Qt override
+        # Laid out at the bottom: the page above has just shrunk.
+        super().moveEvent(event)
+        QTimer.singleShot(0, self.reveal_focus)
+
+    def reveal_focus(self) -> None:
+        """Scroll the field being typed into back into view (pages scroll)."""
+        focus = QApplication.focusWidget()
+        if focus is None or not self.isVisible() or focus.window() is not self.window():
+            return
+        parent = focus.parentWidget()
+        while parent is not None:
+            if isinstance(parent, QScrollArea):
+                parent.ensureWidgetVisible(focus, 0, 16)
+            parent = parent.parentWidget()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize and obj is self.window():
+            self._fit()
+        return False
 
 
 def attach_keyboard(window: QWidget, language: LanguageSwitch | None) -> OnScreenKeyboard | None:

@@ -36,6 +36,7 @@ from kiosk.flow import FlowState, Session, Step
 from kiosk.ports import CameraPreview
 from kiosk.technician import TechnicianConsole
 from ui.i18n import ENGLISH, VIETNAMESE, LanguageSwitch, translate
+from ui.keyboard import attach_keyboard
 from ui.operations import CheckInOperations
 from ui.runner import DeskRunner
 from ui.screens import SCREENS, Screen
@@ -62,6 +63,8 @@ class KioskOptions:
     # longer than reading a number (the desk's idle wipe still bounds it).
     payment_close_seconds: float = 60.0
     tick_ms: int = 1000
+    # Qt Virtual Keyboard for text fields (ui/keyboard.py; `keyboard.prepare` ran before the QApplication).
+    virtual_keyboard: bool = False
 
     @classmethod
     def locked_down(cls, hospital_name: str, language: str = VIETNAMESE) -> KioskOptions:
@@ -307,6 +310,11 @@ class KioskWindow(QMainWindow):
         self.countdown.still_here.clicked.connect(self._still_here)
         self.countdown.hide()
         root.addWidget(self.countdown)
+        # The on-screen keyboard, below everything: the page above shrinks
+        # rather than being covered (None when off or unavailable).
+        self.keyboard = attach_keyboard(self, self.language) if self.options.virtual_keyboard else None
+        if self.keyboard is not None:
+            root.addWidget(self.keyboard)
         self.setCentralWidget(central)
 
         self.setStyleSheet(stylesheet(self.metrics))

@@ -408,6 +408,9 @@ class SimulatedCccdChip:
         self.sleep: Callable[[float], None] = time.sleep  # replaceable in tests
         self.apdu_count = 0
         self.protected_response_count = 0
+        # (EF, offset, bytes) of every READ BINARY answered with data: tests
+        # check that no byte is read twice after a fallback.
+        self.read_log: list[tuple[int, int, int]] = []
         self._lifted = False
         self._reset_state()
 
@@ -914,9 +917,11 @@ class SimulatedCccdChip:
             return ResponseApdu(body, SW_END_OF_FILE if short else SW_OK)
 
         if command.ne <= available:
+            self.read_log.append((self._current_ef, offset, command.ne))
             return ResponseApdu(content[offset : offset + command.ne], SW_OK)
         if self.end_of_file is EndOfFile.WRONG_LE and available < SHORT_MAX_NE:
             return _sw(0x6C00 | available)
+        self.read_log.append((self._current_ef, offset, available))
         return ResponseApdu(content[offset:], SW_END_OF_FILE)
 
 

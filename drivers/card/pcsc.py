@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.errors import CardError, CardRemovedError, NoCardError
+from kiosk.errors import CardError, CardLinkError, CardRemovedError, MalformedDataError, NoCardError
 
 # ISO/IEC 7816-3/-4 (T=0): a card announces response data with 61xx
 # and hands it over on GET RESPONSE. Contactless readers (T=CL, reported as
@@ -84,6 +84,7 @@ class _PcscTransport:
     def __init__(self, connection: Any, lock: threading.Lock) -> None:
         self._connection = connection
         self._lock = lock
+        self._max_apdu: object = _UNKNOWN
 
     def transmit(self, apdu: bytes) -> bytes:
         from smartcard.Exceptions import CardConnectionException, NoCardException
@@ -100,13 +101,72 @@ class _PcscTransport:
                     data, sw1, sw2 = self._connection.transmit([0x00, 0xC0, 0x00, 0x00, sw2])
                     response += bytes(data)
             except (NoCardException, CardConnectionException) as exc:
+                if _is_extended(apdu) and self._card_still_there():
+                    # The card is on the reader and answers status: it was
+                    # the reader (driver, CCID frame size) that could not
+                    # carry this extended APDU. The session falls back to
+                    # short APDUs; a real removal stays CardRemovedError.
+                    raise CardLinkError(f"PC/SC could not carry an extended APDU ({type(exc).__name__})") from None
                 raise CardRemovedError(f"PC/SC exchange failed: {type(exc).__name__}") from None
             return response + bytes([sw1, sw2])
 
+    @property
+    def atr(self) -> bytes | None:
+        """The card's (pseudo-)ATR, whose historical bytes may announce extended length."""
+        with self._lock:
+            if self._connection is None:
+                return None
+            try:
+                return bytes(self._connection.getATR())
+            except Exception:  # pyscard raises its own types; no ATR is not an error
+                return None
+
+    @property
+    def max_apdu_length(self) -> int | None:
+        """The longest response APDU (data + SW) the reader carries, if its
+        driver says: SCARD_ATTR_MAXINPUT (PC/SC Part 3 tag 0x7A007), else the
+        PC/SC Part 10 TLV property dwMaxAPDUDataSize; None when neither answers."""
+        if self._max_apdu is _UNKNOWN:
+            self._max_apdu = self._query_max_input()
+        return self._max_apdu  # type: ignore[return-value]
+
+    def _query_max_input(self) -> int | None:
+        with self._lock:
+            hcard = _hcard(self._connection)
+            if hcard is None:
+                return None
+            try:
+                scard = _scard()
+                hresult, value = scard.SCardGetAttrib(hcard, scard.SCARD_ATTR_MAXINPUT)
+                if hresult == scard.SCARD_S_SUCCESS and 1 <= len(value) <= 8:
+                    size = int.from_bytes(bytes(value), "little")  # a DWORD, host (little-endian) order
+                    return size if size >= 5 else None
+                return _max_apdu_from_tlv_properties(scard, hcard)
+            except Exception:  # a driver without either answer: limit unknown
+                return None
+
+    def _card_still_there(self) -> bool:
+        """SCardStatus on our handle: True only when it succeeds with a card present."""
+        hcard = _hcard(self._connection)
+        if hcard is None:
+            return False
+        try:
+            scard = _scard()
+            hresult, _reader, state, _protocol, _atr = scard.SCardStatus(hcard)
+        except Exception:
+            return False
+        return hresult == scard.SCARD_S_SUCCESS and bool(state & _SCARD_PRESENT)
+
     def close(self) -> None:
         with self._lock:
+            gone = self._connection is not None and not self._card_still_there()
             connection, self._connection = self._connection, None
         if connection is not None:
+            if gone:
+                # Nothing to power down: disconnect with SCARD_LEAVE_CARD.
+                # Powering down a card that left mid-exchange made pcscd's
+                # vpcd slot miss the next card inserted.
+                _leave_card_on_disconnect(connection)
             try:
                 connection.disconnect()
                 connection.release()
@@ -231,6 +291,88 @@ class PcscCardReader:
             transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+
+
+_UNKNOWN = object()
+# SCardStatus dwState bit "card present" (pcsc-lite pcsclite.h SCARD_PRESENT;
+# pyscard does not export the SCardStatus state constants). After a removal
+# SCardStatus fails with SCARD_W_REMOVED_CARD instead.
+_SCARD_PRESENT = 0x0004
+
+
+def _hcard(connection: Any) -> Any:
+    """The PC/SC card handle under pyscard's connection decorators, or None."""
+    for _ in range(8):  # decorators nest a few levels at most
+        if connection is None:
+            return None
+        hcard = getattr(connection, "hcard", None)
+        if hcard is not None:
+            return hcard
+        connection = getattr(connection, "component", None)
+    return None
+
+
+# PC/SC Part 10 (v2.02.09) §2.2 / §2.6.14: CM_IOCTL_GET_FEATURE_REQUEST lists
+# the reader's features as TLV (tag, length 4, big-endian control code);
+# FEATURE_GET_TLV_PROPERTIES answers TLV properties (tag, length, little-
+# endian value), where dwMaxAPDUDataSize gives the largest APDU data field:
+# 0 for readers that exchange short APDUs only (the CCID driver's "short
+# APDU level"), 65536 for extended length (vpcd says so).
+_CM_IOCTL_GET_FEATURE_REQUEST = 3400
+_FEATURE_GET_TLV_PROPERTIES = 0x12
+_PROPERTY_MAX_APDU_DATA_SIZE = 0x0A
+_SHORT_RESPONSE_MAX = 258  # 256 data bytes + SW1 SW2
+
+
+def _max_apdu_from_tlv_properties(scard: Any, hcard: Any) -> int | None:
+    hresult, features = scard.SCardControl(hcard, scard.SCARD_CTL_CODE(_CM_IOCTL_GET_FEATURE_REQUEST), [])
+    if hresult != scard.SCARD_S_SUCCESS:
+        return None
+    raw = bytes(features)
+    code = None
+    for i in range(0, len(raw) - 5, 6):
+        if raw[i] == _FEATURE_GET_TLV_PROPERTIES and raw[i + 1] == 4:
+            code = int.from_bytes(raw[i + 2 : i + 6], "big")
+    if code is None:
+        return None
+    hresult, properties = scard.SCardControl(hcard, code, [])
+    if hresult != scard.SCARD_S_SUCCESS:
+        return None
+    raw = bytes(properties)
+    i = 0
+    while i + 2 <= len(raw):
+        tag, length = raw[i], raw[i + 1]
+        value = raw[i + 2 : i + 2 + length]
+        if len(value) != length:
+            return None
+        if tag == _PROPERTY_MAX_APDU_DATA_SIZE and length:
+            size = int.from_bytes(value, "little")
+            return size + 2 if size else _SHORT_RESPONSE_MAX
+        i += 2 + length
+    return None
+
+
+def _leave_card_on_disconnect(connection: Any) -> None:
+    try:
+        scard = _scard()
+    except ImportError:
+        return
+    for _ in range(8):  # pyscard keeps the disposition on the innermost connection
+        if connection is None:
+            return
+        if getattr(connection, "hcard", None) is not None:
+            connection.disposition = scard.SCARD_LEAVE_CARD
+            return
+        connection = getattr(connection, "component", None)
+
+
+def _is_extended(apdu: bytes) -> bool:
+    from drivers.card.icao.apdu import CommandApdu
+
+    try:
+        return CommandApdu.parse(apdu).extended
+    except MalformedDataError:
+        return False
 
 
 def _present(scard: Any, state: int) -> bool:

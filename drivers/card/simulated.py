@@ -26,6 +26,17 @@ log = logging.getLogger(__name__)
 Observer = Callable[[bool], None]
 
 
+def _is_extended(apdu: bytes) -> bool:
+    from kiosk.errors import MalformedDataError
+
+    from .icao.apdu import CommandApdu
+
+    try:
+        return CommandApdu.parse(apdu).extended
+    except MalformedDataError:
+        return False
+
+
 class _SimulatedTransport:
     """Transport bound to one placement of one chip."""
 
@@ -57,6 +68,7 @@ class SimulatedCardReader:
         *,
         link_max_apdu: int | None = None,
         report_link_limit: bool = False,
+        link_extended: bool = True,
     ) -> None:
         self.name = name
         # A reader whose frames carry at most `link_max_apdu` bytes of APDU
@@ -66,6 +78,9 @@ class SimulatedCardReader:
         # `report_link_limit` (some drivers answer SCARD_ATTR_MAXINPUT).
         self.link_max_apdu = link_max_apdu
         self.report_link_limit = report_link_limit
+        # False: a reader that exchanges short APDUs only (a CCID reader at
+        # "short APDU level"): any extended-length command fails in it.
+        self.link_extended = link_extended
         # Two locks: `_lock` guards the state and is held only briefly;
         # `_events` is taken first by whatever changes presence and held
         # while observers run, so they hear about changes in the order the
@@ -150,6 +165,8 @@ class SimulatedCardReader:
             limit = self.link_max_apdu
             if limit is not None and len(apdu) > limit:
                 raise CardLinkError(f"the reader cannot carry a {len(apdu)}-byte command")
+            if not self.link_extended and _is_extended(apdu):
+                raise CardLinkError("the reader cannot carry extended-length APDUs")
             try:
                 response = chip.process(apdu)
             except CardRemovedError:

@@ -181,7 +181,14 @@ class TechnicianMode(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if obj is self._cover and event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self.isVisible():
             self.setGeometry(self._cover.geometry())
-        elif event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):
+        # InputMethod: a letter typed on the on-screen keyboard (ui/keyboard.py),
+        # which reaches the field as an input method event, not a key press.
+        elif event.type() in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.TouchBegin,
+            QEvent.Type.KeyPress,
+            QEvent.Type.InputMethod,
+        ):
             if obj.isWidgetType() and (obj is self or self.isAncestorOf(obj)):  # type: ignore[arg-type]
                 self._idle.start()
         return False

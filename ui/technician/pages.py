@@ -356,6 +356,11 @@ class HubPage(ConsolePage):
         self.kiosk_id.setObjectName("hub-kiosk-id")
         self.secret = QLineEdit()
         self.secret.setObjectName("hub-secret")
+        # For the on-screen keyboard (ui/keyboard.py): an address and an id
+        # take no automatic capital and no word suggestions.
+        plain = Qt.InputMethodHint.ImhNoAutoUppercase | Qt.InputMethodHint.ImhNoPredictiveText
+        self.url.setInputMethodHints(plain | Qt.InputMethodHint.ImhUrlCharactersOnly)
+        self.kiosk_id.setInputMethodHints(plain)
         # The credential is typed, never shown back.
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
         self.url_label, self.id_label, self.secret_label = label(), label(), label()
@@ -482,6 +487,13 @@ class ConfigPage(ConsolePage):
         section, _, name = key.partition(".")
         spec = SCHEMA.get(section, {}).get(name)
         self.doc.setText(spec.doc if spec else "")  # the schema's own words (English)
+        # The on-screen keyboard opens on its number layout for a number.
+        hints = Qt.InputMethodHint.ImhNone
+        if spec is not None and spec.type in (int, float):
+            hints = Qt.InputMethodHint.ImhFormattedNumbersOnly
+        elif spec is not None and spec.type is bool:
+            hints = Qt.InputMethodHint.ImhNoAutoUppercase | Qt.InputMethodHint.ImhNoPredictiveText
+        self.value.setInputMethodHints(hints)
 
     def save_value(self) -> None:
         key, text = self.key.currentText(), self.value.text()

@@ -68,8 +68,12 @@ class IcaoChipReader:
     DG2 and Active Authentication on demand, EF.SOD and Passive
     Authentication against `trust_store`.
 
-    `read_size` caps the bytes per READ BINARY (None: the largest that fits
-    a short APDU once wrapped; larger values use extended length). The
+    `read_size` fixes the bytes per READ BINARY (larger than a short
+    protected APDU carries: extended length). None, the default, chooses:
+    extended length when the card announces it (ATR card capabilities or
+    EF.ATR/INFO) and the reader's link does not say it is too small,
+    otherwise the largest short read; a failed extended read falls back to
+    short reads without re-reading bytes (see `last_read_mode`). The
     session opened by `read_identity` stays open so that `read_photo` can
     fetch the face afterwards without authenticating again.
     """
@@ -96,11 +100,21 @@ class IcaoChipReader:
         self._today = today
         self._lock = threading.Lock()
         self._session: ChipSession | None = None
+        self._last_session: ChipSession | None = None
         self._keys: tuple[ChipAccessKey, ...] = ()
+
+    @property
+    def last_read_mode(self) -> str | None:
+        """How the last session read: "extended, up to N bytes ..." or
+        "short, N bytes ..." with why (what the card and link said, or the
+        failure that made it fall back). None before any chip was opened."""
+        session = self._last_session
+        return session.read_mode if session is not None else None
 
     def _open(self, transport: CardTransport, keys: Sequence[ChipAccessKey], progress: Progress) -> ChipSession:
         session = ChipSession(transport, read_size=self._read_size, random_bytes=self._random_bytes)
         self._session = None
+        self._last_session = session
         session.open(keys, progress)
         self._session = session
         self._keys = tuple(keys)

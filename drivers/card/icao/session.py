@@ -467,7 +467,11 @@ class ChipSession:
                     raise
                 if self._worth_smaller_retry(exc, retries):
                     retries += 1
-                    self._read_size = max(MIN_READ_SIZE, size // 2)
+                    if self.extended:
+                        # Even a short-sized read failed: the link is
+                        # smaller than the card's extended limit.
+                        self._fall_back_to_short(_describe(exc))
+                    self._read_size = max(MIN_READ_SIZE, length // 2)
                     if isinstance(exc, SecureMessagingError):
                         self.reopen()
                         self.select_file(fid)
