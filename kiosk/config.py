@@ -111,6 +111,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "data_dir": Key(str, "", None, "outbox, keys and logs; empty: the user data directory"),
         "fullscreen": Key(bool, True, None, "kiosk lockdown: full screen, no frame"),
         "voice": Key(str, "auto", one_of("auto", "espeak", "none"), "spoken Vietnamese prompts: auto = espeak-ng when installed"),
+        "screen_dpi": Key(
+            int, 0, in_range(0, 1200), "the touch screen's physical dots per inch, for 15 mm touch targets; 0: what the screen reports"
+        ),
         "virtual_keyboard": Key(
             bool, True, None, "on-screen keyboard (Qt Virtual Keyboard, Vietnamese first) for text fields; off: a hardware keyboard"
         ),
@@ -124,8 +127,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
             str,
             "",
             None,
-            "CSCA trust store for passive authentication: PEM/DER certificates, CMS master lists or folders of "
-            "them, separated by ';'; 'test' = the generated TEST PKI of the simulated cards; empty: the TEST PKI "
+            "CSCA trust store for passive authentication: PEM/DER certificates, CMS master lists (refused unless "
+            "their signature verifies) or folders of them, separated by ';'; 'test' = the generated TEST PKI of "
+            "the simulated cards; empty: the TEST PKI "
             "with the simulated backend, none (cards 'not verifiable') with pcsc",
         ),
     },

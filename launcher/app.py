@@ -53,7 +53,7 @@ def run_app(config: KioskConfig, *, ticket_folder: Path | None = None) -> int:
         options = KioskOptions.locked_down(config["kiosk.hospital_name"], config["kiosk.language"])
     else:
         options = KioskOptions(hospital_name=config["kiosk.hospital_name"], language=config["kiosk.language"])
-    options = dataclasses.replace(options, virtual_keyboard=keyboard)
+    options = dataclasses.replace(options, virtual_keyboard=keyboard, screen_dpi=float(config["kiosk.screen_dpi"]))
     from launcher.technician import build_technician
 
     window = KioskWindow(runner, options, technician=build_technician(kiosk))

@@ -65,6 +65,12 @@ class CountingTransport:
         self.received += len(answer)
         return answer
 
+    def __getattr__(self, name: str) -> Any:
+        # The reader's extras (atr, max_apdu_length, transaction) pass through.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
 
 def _yymmdd(text: str) -> date | None:
     if text == "<<<<<<":

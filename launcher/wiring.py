@@ -238,7 +238,9 @@ def chip_trust_store(setting: str, backend: str) -> Any:
             store.load_bytes(csca_pem(), "TEST CSCA")
             store.sources.append("TEST CSCA (generated, not for production)")
         else:
-            loaded = TrustStore.from_paths([Path(entry).expanduser()])
+            # CSCAs named in earlier entries may vouch for a master list's signer.
+            loaded = TrustStore.from_paths([Path(entry).expanduser()], anchors=store.certificates)
+            store.master_lists.extend(loaded.master_lists)
             for cert in loaded.certificates:
                 store.add(cert)
             store.sources.extend(loaded.sources)

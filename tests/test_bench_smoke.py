@@ -39,4 +39,4 @@ def test_chip_read_bench_quick(capsys) -> None:
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "Chip read cost per strategy" in out
-    assert "adaptive / fixed 223" in out and "floor" in out
+    assert "automatic / fixed 223" in out and "floor" in out

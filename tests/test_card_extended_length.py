@@ -371,8 +371,24 @@ class _FakeScard:
 
     def SCardGetAttrib(self, hcard: int, attr: int) -> tuple[int, list[int]]:  # noqa: N802
         if self.max_input is None:
-            return 0x80100022, []  # SCARD_E_UNSUPPORTED_FEATURE
+            return 0x8010001F, []  # SCARD_E_UNSUPPORTED_FEATURE
         return self.SCARD_S_SUCCESS, list(self.max_input)
+
+    # PC/SC Part 10 features, as a driver that answers them would.
+    tlv_properties: bytes | None = None
+
+    @staticmethod
+    def SCARD_CTL_CODE(code: int) -> int:  # noqa: N802
+        return 0x42000000 + code
+
+    def SCardControl(self, hcard: int, code: int, data: list[int]) -> tuple[int, list[int]]:  # noqa: N802
+        if self.tlv_properties is None:
+            return 0x8010001F, []
+        if code == self.SCARD_CTL_CODE(3400):
+            return 0, list(bytes([0x12, 4]) + (0x42330012).to_bytes(4, "big"))
+        if code == 0x42330012:
+            return 0, list(self.tlv_properties)
+        return 0x8010001F, []
 
 
 class _FailingConnection:
@@ -431,3 +447,23 @@ def test_pcsc_transport_reports_atr_and_max_input(monkeypatch: pytest.MonkeyPatc
     assert transport.max_apdu_length == 1034
     monkeypatch.setattr(pcsc, "_scard", lambda: _FakeScard(True, None))
     assert pcsc._PcscTransport(_FailingConnection(), threading.Lock()).max_apdu_length is None
+
+
+@pytest.mark.parametrize(
+    ("properties", "expected"),
+    [
+        (bytes([0x0A, 4]) + (0x10000).to_bytes(4, "little"), 65538),  # extended APDUs (vpcd's answer)
+        (bytes([0x01, 2, 0, 0, 0x0A, 4]) + bytes(4), 258),  # 0: a short-APDU-level reader
+        (bytes([0x01, 2, 0, 0]), None),  # no dwMaxAPDUDataSize
+        (bytes([0x0A, 4, 0]), None),  # truncated: no answer, not a crash
+    ],
+)
+def test_pcsc_transport_reads_part10_max_apdu_size(
+    monkeypatch: pytest.MonkeyPatch, properties: bytes, expected: int | None
+) -> None:
+    import threading
+
+    fake = _FakeScard(True, None)
+    fake.tlv_properties = properties
+    monkeypatch.setattr(pcsc, "_scard", lambda: fake)
+    assert pcsc._PcscTransport(_FailingConnection(), threading.Lock()).max_apdu_length == expected

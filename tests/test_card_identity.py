@@ -323,3 +323,30 @@ def test_missing_dg2_read_photo_and_dg13_file_errors_do_not_end_the_session() ->
     result = reader.read_identity(transport, _keys(1))
     assert result.citizen.photo is None and NO_DG2_NOTE in result.notes
     assert chip.session_active
+
+
+# -- EF.COM ----------------------------------------------------------------------------------------
+
+
+def test_ef_com_is_read_and_reported() -> None:
+    reader = IcaoChipReader()
+    reader.read_identity(_on_reader(sample_chip(2)).connect(), _keys(2))
+    assert reader.last_files["EF.COM"].endswith("LDS 0107, lists DG1 DG2 DG3 DG13 DG14 DG15")
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [(None, "absent (6A82)"), (tlv.encode(0x60, tlv.encode(0x5F01, b"0107")), "does not parse")],
+)
+def test_missing_or_broken_ef_com_is_not_fatal(content: bytes | None, status: str) -> None:
+    from drivers.card.icao.lds import FID_EF_COM
+
+    chip = sample_chip(2)
+    if content is None:
+        chip.remove_file(FID_EF_COM)
+    else:
+        chip.replace_file(FID_EF_COM, content)  # no tag list '5C'
+    reader = IcaoChipReader()
+    result = reader.read_identity(_on_reader(chip).connect(), _keys(2))
+    assert result.citizen.id_number == sample_citizen(2)["id_number"]
+    assert reader.last_files["EF.COM"].endswith(status)

@@ -194,3 +194,39 @@ def test_removal_during_extended_reads_is_removal_through_pcscd(
         chip_reader.read_identity(reader.connect(), _keys(2), progress)
     assert (chip_reader.last_read_mode or "").startswith("extended")
     assert reader.wait_for_removal(WAIT)
+
+
+# -- insert/remove events and transactions through real pcscd -------------------------------------
+
+
+def test_observer_hears_a_card_already_present_then_every_change(
+    bridge: VirtualCardBridge, reader: PcscCardReader
+) -> None:
+    import queue
+
+    _insert(bridge, reader, sample_chip(1))
+    events: queue.Queue[bool] = queue.Queue()
+    reader.add_observer(events.put)
+    try:
+        assert events.get(timeout=WAIT) is True  # told at once: the card was already there
+        bridge.remove()
+        assert events.get(timeout=WAIT) is False
+        bridge.insert(sample_chip(2))
+        assert events.get(timeout=WAIT) is True
+    finally:
+        reader.remove_observer(events.put)
+    assert events.empty()
+
+
+def test_read_runs_inside_a_pcsc_transaction(bridge: VirtualCardBridge, reader: PcscCardReader) -> None:
+    _insert(bridge, reader, sample_chip(2))
+    transport = reader.connect()
+    with transport.transaction():
+        transport.transmit(bytes.fromhex("00A4020C02011C"))  # SELECT EF.CardAccess, plain
+    result = IcaoChipReader().read_identity(transport, _keys(2))  # takes its own transaction
+    assert result.citizen.id_number == sample_citizen(2)["id_number"]
+    bridge.remove()
+    assert reader.wait_for_removal(WAIT)
+    with pytest.raises(CardRemovedError):
+        with transport.transaction():
+            pass

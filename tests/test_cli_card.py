@@ -62,6 +62,18 @@ def test_simulate_card_fault_switches_build_the_chip() -> None:
     assert result.citizen.id_number == sample_citizen(2)["id_number"]
 
 
+def test_refused_master_list_stops_read_card_with_the_reason(
+    tmp_path, capsys: pytest.CaptureFixture[str]  # type: ignore[no-untyped-def]
+) -> None:
+    from drivers.card.sample_pki import build_master_list, master_list_signer
+
+    bad = tmp_path / "expired.ml"
+    bad.write_bytes(build_master_list(signer=master_list_signer(expired=True)))
+    assert main(["read-card", "--can", "123456", "--trust", str(bad)]) == 2  # before any reader is asked
+    err = capsys.readouterr().err
+    assert "master_list_rejected" in err and "expired.ml: master list refused" in err and "expired on" in err
+
+
 def test_unknown_profile_is_refused() -> None:
     with pytest.raises(SystemExit):
         build_chip(_args("simulate-card", "--profile", "nobody"))
@@ -111,7 +123,9 @@ def test_read_card_through_pcscd(slot: int, capsys: pytest.CaptureFixture[str]) 
     assert report["chip_authentication"]["status"] == "passed"
     assert report["active_authentication"]["status"] == "passed"
     assert report["apdus"]["count"] > 10 and report["apdus"]["bytes_received"] > 5_000  # the face is most of it
-    assert set(report["files"]) == {"DG1", "DG2", "DG13", "DG14", "DG15", "EF.SOD"}
+    assert report["read_mode"].startswith("extended, up to ")  # the chip announces it in EF.ATR/INFO
+    assert set(report["files"]) == {"EF.COM", "DG1", "DG2", "DG13", "DG14", "DG15", "EF.SOD"}
+    assert report["files"]["EF.COM"].endswith("lists DG1 DG2 DG3 DG13 DG14 DG15")
 
 
 @pytest.mark.pcscd

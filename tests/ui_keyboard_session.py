@@ -14,6 +14,7 @@ to the accented letter and a release, as on the screen.
 from __future__ import annotations
 
 import gc
+import os
 import unicodedata
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from ui import keyboard
 KEYBOARD_READY = keyboard.prepare(True)
 
 from test_ui_samples import RecordingDesk  # noqa: E402
-from test_ui_technician import PIN, built, console, enter  # noqa: E402,F401 - fixtures
+from test_ui_technician import built, console, enter  # noqa: E402,F401 - fixtures
 
 from kiosk.flow import FlowState, Session, Step  # noqa: E402
 from ui.i18n import ENGLISH, VIETNAMESE  # noqa: E402
@@ -147,12 +148,24 @@ def shown(window: KioskWindow) -> bool:
     return bool(keys) and all(i.width() > 0 for i in keys if _kind(i) != "FillerKey")
 
 
+def save_screen(window: KioskWindow, artifacts_dir: Path, name: str) -> None:
+    folder = artifacts_dir / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(folder / name))
+
+
 def in_view(field) -> bool:
     """The whole field is on screen (not clipped by its scrolling page)."""
     return field.visibleRegion().boundingRect().size() == field.size()
 
 
 # -- the tests -----------------------------------------------------------------------------------
+
+
+def test_prepare_chose_the_keyboard_before_qt_started(qapp) -> None:
+    assert KEYBOARD_READY and keyboard.in_use()
+    assert os.environ["QT_IM_MODULE"] == "qtvirtualkeyboard"
+    assert os.environ["QT_VIRTUALKEYBOARD_DESKTOP_DISABLE"] == "1"  # the panel lives in the kiosk window
 
 
 def test_keyboard_hidden_until_a_text_field_is_touched(qtbot, window: KioskWindow) -> None:
@@ -175,7 +188,7 @@ def test_touching_a_hub_field_shows_the_vietnamese_keyboard(qtbot, window: Kiosk
     assert page.url.mapTo(window, QPoint(0, page.url.height())).y() <= kb.mapTo(window, QPoint(0, 0)).y()
     assert kb.height() >= 250 and kb.width() == window.centralWidget().width()
     assert window.focusWidget() is page.url
-    window.grab().save(str(artifacts_dir / "screens" / "technician-hub-keyboard-vi.png"))
+    save_screen(window, artifacts_dir, "technician-hub-keyboard-vi.png")
 
 
 def test_typing_vietnamese_with_diacritics_into_a_setting_and_saving_it(qtbot, window: KioskWindow, console) -> None:
@@ -232,7 +245,7 @@ def test_the_screens_language_switch_moves_the_keyboard_to_english(
     qtbot.mouseClick(page.url, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shown(window), timeout=5000)
     assert window.keyboard.locale() == "en_US"
-    window.grab().save(str(artifacts_dir / "screens" / "technician-hub-keyboard-en.png"))
+    save_screen(window, artifacts_dir, "technician-hub-keyboard-en.png")
     qtbot.mouseClick(window.top_bar.language, Qt.MouseButton.LeftButton)
     assert window.keyboard.locale() == "vi_VN"
 

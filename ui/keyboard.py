@@ -13,16 +13,18 @@ and not in the plugin's own top-level window ("desktop" integration), as
 measured on this project's stack (PySide6 6.11, cage 0.1.4, Debian 12):
 
 - Under cage, the session the kiosk runs in (packaging/deb/kiosk/), the
-  desktop keyboard window never appears: Qt's Wayland client refuses the
-  plugin's top-level panel ("qtvirtualkeyboard currently is not supported at
-  client-side"), `QInputMethod.isVisible()` stays false, nothing can be
-  typed. Even where a second top-level shows, cage maximises every window
-  it maps and a Wayland client cannot place a window at the bottom of the
-  screen, so it would cover the field being typed into.
-- The embedded panel worked in the same cage session (a focused QLineEdit
-  received "Bệnh viện"), on the offscreen platform the tests use, and on X11.
-  It also stays under the window's lockdown (no second window to escape to),
-  and the page above it shrinks instead of being covered.
+  desktop keyboard window never appeared: with a QLineEdit focused and
+  `QInputMethod.show()` called, the panel's window stayed unmapped and
+  `QInputMethod.isVisible()` false (Qt's Wayland client logs "qtvirtualkeyboard
+  currently is not supported at client-side"). A Wayland client cannot place
+  a window at the bottom of the screen anyway, and cage maximises the
+  windows it maps.
+- On X11 without a window manager (Xvfb) the desktop panel did appear, as a
+  second 1280x800 top-level window over the whole kiosk.
+- The embedded panel worked in all three: tests/ui_keyboard_session.py
+  passes offscreen (what `make test` runs), under Xvfb and inside cage on
+  Wayland. It stays under the window's lockdown (no second window to escape
+  to), and the page above it shrinks instead of being covered.
 
 The platform input context is chosen when the QApplication is created, from
 QT_IM_MODULE: `prepare()` must run before it. When the plugin is missing
@@ -56,8 +58,8 @@ LOCALE_FOR_LANGUAGE = {VIETNAMESE: "vi_VN", ENGLISH: "en_US"}
 LOCALES = (LOCALE_FOR_LANGUAGE[VIETNAMESE], LOCALE_FOR_LANGUAGE[ENGLISH])
 # The keyboard's largest share of the window's height. At 1280x800 this
 # leaves the top bar and the technician page their minimum (the stack's
-# tallest screen), and keeps keys ~100x78 px: 26x20 mm at 96 dpi, above the
-# 15 mm touch target.
+# tallest screen); the keys are then about 96x72 px, 25x19 mm at 96 dpi,
+# above the 15 mm touch target.
 MAX_SHARE = 0.4
 
 _QML = b"""
@@ -74,10 +76,11 @@ Item {
     // height from its width (the style's design aspect ratio), so a panel
     // that would be taller is made narrower and centred.
     property real maxHeight: 0
-    // Toggled by Python each time the panel comes on screen: Qt Quick lays
-    // the key rows out again only on a size change it sees while rendering,
-    // and a width set while the view was hidden leaves the bottom row's
-    // fixed-width keys at their design sizes (the space bar at 0 px).
+    // Toggled by Python after the first frame each time the panel comes on
+    // screen. Measured with Qt 6.11: a size set while the view was hidden
+    // left the bottom row's fixed-width keys at their design sizes (the space
+    // bar 0 px wide, a tap on it typed "."); a one-pixel change of height
+    // seen while rendering lays the rows out again.
     property int nudge: 0
     readonly property var style: panel.keyboard.style
     Rectangle {
@@ -89,7 +92,7 @@ Item {
         id: panel
         objectName: "inputPanel"
         width: root.maxHeight > 0 && root.style
-               ? Math.min(root.width, root.maxHeight * root.style.keyboardDesignWidth / root.style.keyboardDesignHeight) - root.nudge
+               ? Math.min(root.width - root.nudge, (root.maxHeight - root.nudge) * root.style.keyboardDesignWidth / root.style.keyboardDesignHeight)
                : root.width - root.nudge
         x: (root.width - width) / 2
         y: 0
@@ -143,12 +146,12 @@ def prepare(enabled: bool, *, search: Iterable[Path] | None = None, environ: Mut
     env = os.environ if environ is None else environ
     if not enabled:
         return False
+    if not plugin_present(plugin_dirs(env) if search is None else search):
+        _say_unavailable("Qt Virtual Keyboard plugin not installed")
+        return False
     if QGuiApplication.instance() is not None and env.get("QT_IM_MODULE") != IM_MODULE:
         # Qt read QT_IM_MODULE when the application was created.
         _say_unavailable("the Qt application already exists")
-        return False
-    if not plugin_present(plugin_dirs(env) if search is None else search):
-        _say_unavailable("Qt Virtual Keyboard plugin not installed")
         return False
     env["QT_IM_MODULE"] = IM_MODULE
     env[DESKTOP_DISABLE] = "1"
@@ -252,11 +255,6 @@ class OnScreenKeyboard(QWidget):
     def follow_language(self, language: str) -> None:
         """The screens switched language: the keyboard's layout follows."""
         self.set_locale(LOCALE_FOR_LANGUAGE.get(language, LOCALES[0]))
-
-    def panel(self) -> QObject:
-        found = self.root.findChild(QObject, "inputPanel")
-        assert found is not None
-        return found
 
     # -- showing --------------------------------------------------------------------------
 

@@ -65,6 +65,9 @@ class KioskOptions:
     tick_ms: int = 1000
     # Qt Virtual Keyboard for text fields (ui/keyboard.py; `keyboard.prepare` ran before the QApplication).
     virtual_keyboard: bool = False
+    # The screen's physical dots per inch (kiosk.screen_dpi), so that 15 mm
+    # is 15 mm on the glass; 0: what the screen reports.
+    screen_dpi: float = 0.0
 
     @classmethod
     def locked_down(cls, hospital_name: str, language: str = VIETNAMESE) -> KioskOptions:
@@ -465,7 +468,12 @@ class KioskWindow(QMainWindow):
 
     def _compute_metrics(self) -> Metrics:
         screen = self.screen()
-        dpi = screen.logicalDotsPerInch() if screen is not None else 96.0
+        if self.options.screen_dpi > 0:
+            # Measured on the panel: physical dots, in Qt's logical pixels.
+            ratio = screen.devicePixelRatio() if screen is not None else 1.0
+            dpi = self.options.screen_dpi / (ratio or 1.0)
+        else:
+            dpi = screen.logicalDotsPerInch() if screen is not None else 96.0
         return metrics_for(dpi, self.large_text)
 
     # -- time ------------------------------------------------------------------------------------

@@ -11,7 +11,12 @@ behind pcscd (VirtualCardBridge). It implements the card side of:
 - secure messaging (§9.8): every file needs it once BAC or PACE has run; a
   wrong MAC ends the session (6988), as on real chips;
 - READ BINARY (B0 with offset or short EF identifier, B1 with DO'54'),
-  with end-of-file answers like a card (6282, or 6Cxx when configured).
+  with end-of-file answers like a card (6282, or 6Cxx when configured);
+- extended length (ISO/IEC 7816-4 §5.1), announced in EF.ATR/INFO (2F01,
+  readable in the clear: '47' card capabilities and '7F66' extended length
+  information) and honoured up to the announced response size. Made with
+  `extended_length=False` (`kiosk simulate-card --no-extended-length`) the
+  chip answers 6700 to extended APDUs and its EF.ATR/INFO says so.
 
 The file layout is that of a CCCD (DOMAIN.md §1): EF.COM 011E, DG1 0101,
 DG2 0102, DG13 010D; DG3 answers 6982 (EAC-protected fingerprints), DG11

@@ -8,17 +8,31 @@ or without a running pcscd (python-escpos `is_usable()` idea).
 Errors: pyscard's NoCardException / CardConnectionException become
 kiosk.errors.NoCardError when connecting and CardRemovedError during an
 exchange (a card lifted mid-read, a reset by another process, a reader
-unplugged: to the patient all mean "place the card again").
+unplugged: to the patient all mean "place the card again"), except an
+extended-length exchange that fails while SCardStatus still finds the card:
+that is the reader's limit (CardLinkError), and the chip reader goes on
+with short APDUs.
+
+Also here: insert/remove observers on one monitor thread per reader (a new
+observer hears the current state at once; reader hot-plug followed through
+pcscd's PnP pseudo-reader), PC/SC transactions around a whole chip read,
+and what the reader tells about its APDU size (SCARD_ATTR_MAXINPUT or the
+PC/SC Part 10 TLV property dwMaxAPDUDataSize).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from kiosk.errors import CardError, CardLinkError, CardRemovedError, MalformedDataError, NoCardError
+
+log = logging.getLogger(__name__)
 
 # ISO/IEC 7816-3/-4 (T=0): a card announces response data with 61xx
 # and hands it over on GET RESPONSE. Contactless readers (T=CL, reported as
@@ -85,6 +99,7 @@ class _PcscTransport:
         self._connection = connection
         self._lock = lock
         self._max_apdu: object = _UNKNOWN
+        self._lost = False  # an exchange failed because the card went away
 
     def transmit(self, apdu: bytes) -> bytes:
         from smartcard.Exceptions import CardConnectionException, NoCardException
@@ -107,8 +122,30 @@ class _PcscTransport:
                     # carry this extended APDU. The session falls back to
                     # short APDUs; a real removal stays CardRemovedError.
                     raise CardLinkError(f"PC/SC could not carry an extended APDU ({type(exc).__name__})") from None
+                self._lost = True
                 raise CardRemovedError(f"PC/SC exchange failed: {type(exc).__name__}") from None
             return response + bytes([sw1, sw2])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Exclusive use of the card for a whole read (SCardBeginTransaction):
+        no other PC/SC client's APDU can land between two of ours and break
+        the secure messaging counter. Ended with SCARD_LEAVE_CARD."""
+        hcard = _hcard(self._connection)
+        if hcard is None:
+            yield  # not a pcscd handle (tests' fakes): nothing to lock
+            return
+        scard = _scard()
+        hresult = scard.SCardBeginTransaction(hcard)
+        if hresult in (scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD):
+            self._lost = True
+            raise CardRemovedError("the card left before the read began")
+        if hresult != scard.SCARD_S_SUCCESS:
+            raise CardError(f"PC/SC transaction refused: {scard.SCardGetErrorMessage(hresult)}")
+        try:
+            yield
+        finally:
+            scard.SCardEndTransaction(hcard, scard.SCARD_LEAVE_CARD)  # fails harmlessly once the card is gone
 
     @property
     def atr(self) -> bytes | None:
@@ -159,7 +196,7 @@ class _PcscTransport:
 
     def close(self) -> None:
         with self._lock:
-            gone = self._connection is not None and not self._card_still_there()
+            gone = self._connection is not None and (self._lost or not self._card_still_there())
             connection, self._connection = self._connection, None
         if connection is not None:
             if gone:
@@ -183,6 +220,8 @@ class PcscCardReader:
         self.name = reader_name_substring or "PC/SC reader"
         self._lock = threading.Lock()
         self._transport: _PcscTransport | None = None
+        self._observers: list[Observer] = []
+        self._monitor: _Monitor | None = None
 
     def __repr__(self) -> str:
         return f"PcscCardReader({self.reader_name_substring!r})"
@@ -291,6 +330,167 @@ class PcscCardReader:
             transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
+
+    # -- insert/remove events ----------------------------------------------------------------
+
+    def add_observer(self, callback: Observer) -> None:
+        """Call `callback(present)` on every insert/remove, from the reader's
+        own monitor thread; a new observer hears the current state at once
+        (pyscard CardMonitor's rule), so it learns of a card already there.
+
+        The monitor waits in SCardGetStatusChange on the reader and on
+        pcscd's hot-plug pseudo-reader, so readers plugged in or out later
+        are followed too (a reader unplugged = card removed).
+        """
+        with self._lock:
+            self._observers.append(callback)
+            monitor = self._monitor
+            if monitor is None:
+                monitor = self._monitor = _Monitor(self)
+                monitor.start()
+        monitor.tell_current_state(callback)
+
+    def remove_observer(self, callback: Observer) -> None:
+        with self._lock:
+            if callback in self._observers:
+                self._observers.remove(callback)
+            monitor = self._monitor if not self._observers else None
+            if monitor is not None:
+                self._monitor = None
+        if monitor is not None:
+            monitor.stop()
+
+    def _observers_now(self) -> list[Observer]:
+        with self._lock:
+            return list(self._observers)
+
+
+Observer = Callable[[bool], None]
+PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # pcsc-lite's hot-plug pseudo-reader
+MONITOR_WAIT_MS = 1000  # one SCardGetStatusChange wait; SCardCancel ends it sooner on stop
+
+
+class _Monitor:
+    """The owner thread of a PcscCardReader's presence events.
+
+    It alone waits on PC/SC for changes and calls the observers, in the
+    order the changes happened; the chip conversation runs elsewhere.
+    """
+
+    def __init__(self, reader: PcscCardReader) -> None:
+        self._reader = reader
+        self._cond = threading.Condition()
+        self._present: bool | None = None  # None until the first look
+        self._stopping = False
+        self._context: Any = None
+        self._thread = threading.Thread(target=self._run, name="pcsc-monitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            context = self._context
+            self._cond.notify_all()
+        if context is not None:
+            try:
+                _scard().SCardCancel(context)  # wakes SCardGetStatusChange at once
+            except Exception:
+                pass
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def tell_current_state(self, callback: Observer, timeout: float = 5.0) -> None:
+        """Tell one new observer the state the monitor last saw (after its first look)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._present is not None or self._stopping, timeout)
+            present = bool(self._present)
+        _call(callback, present)
+
+    def _set(self, present: bool) -> None:
+        with self._cond:
+            changed = present != self._present
+            first = self._present is None
+            self._present = present
+            self._cond.notify_all()
+        if changed and not first:
+            for callback in self._reader._observers_now():
+                _call(callback, present)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+            try:
+                self._watch()
+            except (CardError, ImportError) as exc:
+                # pcscd gone (or restarting): no card can be read; look again later.
+                log.warning("PC/SC monitor: %s", type(exc).__name__)
+                self._set(False)
+                with self._cond:
+                    self._cond.wait_for(lambda: self._stopping, MONITOR_WAIT_MS / 1000)
+
+    def _watch(self) -> None:
+        with _Context() as ctx:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._context = ctx.handle
+            try:
+                self._loop(ctx)
+            finally:
+                with self._cond:
+                    self._context = None
+
+    def _loop(self, ctx: _Context) -> None:
+        scard = ctx.scard
+        known = scard.SCARD_STATE_UNAWARE
+        pnp_known = scard.SCARD_STATE_UNAWARE
+        name: str | None = None
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+            if name is None:
+                name = self._reader.reader_name()
+                known = scard.SCARD_STATE_UNAWARE
+            watched = [(PNP_NOTIFICATION, pnp_known)] + ([(name, known)] if name else [])
+            hresult, states = scard.SCardGetStatusChange(ctx.handle, MONITOR_WAIT_MS, watched)
+            if hresult == scard.SCARD_E_CANCELLED:
+                return
+            if hresult == scard.SCARD_E_TIMEOUT:
+                if name is None:
+                    self._set(False)
+                continue
+            if hresult == scard.SCARD_E_UNKNOWN_READER:
+                name = None  # our reader was unplugged
+                self._set(False)
+                continue
+            if hresult != scard.SCARD_S_SUCCESS:
+                raise CardError(f"PC/SC status query failed: {scard.SCardGetErrorMessage(hresult)}")
+            for reader, event, _atr in states:
+                if reader == PNP_NOTIFICATION:
+                    if event & scard.SCARD_STATE_CHANGED:
+                        name = None  # readers came or went: find ours again
+                    pnp_known = event & ~scard.SCARD_STATE_CHANGED
+                    continue
+                if event & (scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE):
+                    name = None
+                    self._set(False)
+                    continue
+                known = event & ~scard.SCARD_STATE_CHANGED
+                self._set(_present(scard, event))
+            if name is None and not self._reader.reader_name():
+                self._set(False)
+
+
+def _call(callback: Observer, present: bool) -> None:
+    try:
+        callback(present)
+    except Exception:  # one broken observer must not starve the others
+        log.exception("card observer failed")
 
 
 _UNKNOWN = object()

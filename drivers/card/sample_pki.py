@@ -31,6 +31,7 @@ from drivers.card.icao import tlv
 from drivers.card.icao.lds import TAG_EF_SOD
 from drivers.card.icao.pa import (
     ID_CSCA_MASTER_LIST,
+    ID_CSCA_MASTER_LIST_SIGNING_KEY,
     ID_LDS_SECURITY_OBJECT,
     CscaMasterList,
     DataGroupHash,
@@ -40,6 +41,9 @@ from drivers.card.icao.pa import (
 CSCA_SEED = b"vn-checkin-kiosk TEST CSCA - not a real authority"
 DS_SEED = b"vn-checkin-kiosk TEST Document Signer - not a real authority"
 OTHER_CSCA_SEED = b"vn-checkin-kiosk TEST unrelated CSCA"
+ML_SIGNER_SEED = b"vn-checkin-kiosk TEST Master List Signer - not a real authority"
+ML_SIGNER_NOT_AFTER = datetime(2040, 1, 1, tzinfo=UTC)
+EXPIRED_NOT_AFTER = datetime(2021, 1, 1, tzinfo=UTC)
 NOT_BEFORE = datetime(2020, 1, 1, tzinfo=UTC)
 CSCA_NOT_AFTER = datetime(2045, 1, 1, tzinfo=UTC)
 DS_NOT_AFTER = datetime(2040, 1, 1, tzinfo=UTC)
@@ -180,11 +184,65 @@ def build_sod(
     return tlv.encode(TAG_EF_SOD, body)
 
 
-def build_master_list(certificates: list[x509.Certificate]) -> bytes:
-    """A CMS CSCA master list (ICAO 9303-12 §6) signed by the TEST CSCA."""
-    ca_cert, key = csca()
-    content = CscaMasterList({
+@lru_cache(maxsize=8)
+def master_list_signer(
+    *, expired: bool = False, issuer: str = "test", with_eku: bool = True
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The TEST Master List Signer (ICAO 9303-12 profile: digitalSignature,
+    extKeyUsage id-icao-cscaMasterListSigningKey), issued by the TEST CSCA.
+
+    Tests: `expired` ends its validity in 2021; issuer="unrelated" has the
+    other CSCA (same name, other key) sign it; `with_eku` False leaves out
+    the extended key usage, so it is no Master List Signer.
+    """
+    ca_cert, ca_key = csca() if issuer == "test" else unrelated_csca()
+    key = derived_ec_key(ML_SIGNER_SEED)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name("TEST Master List Signer (NOT FOR PRODUCTION)"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(0x7E571 if not expired else 0x7E572)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(EXPIRED_NOT_AFTER if expired else ML_SIGNER_NOT_AFTER)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if with_eku:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([x509.ObjectIdentifier(ID_CSCA_MASTER_LIST_SIGNING_KEY)]), critical=False
+        )
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
+def master_list_content(certificates: list[x509.Certificate]) -> bytes:
+    """CscaMasterList ::= SEQUENCE { version 0, certList SET OF Certificate }."""
+    return CscaMasterList({
         "version": 0,
         "cert_list": [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certificates],
     }).dump()  # fmt: skip
-    return _signed_data(ID_CSCA_MASTER_LIST, content, ca_cert, key)
+
+
+def build_master_list(
+    certificates: list[x509.Certificate] | None = None,
+    signer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
+    *,
+    signed: bool = True,
+) -> bytes:
+    """A CMS CSCA master list (ICAO 9303-12) of `certificates` (default: the
+    TEST CSCA), signed by the TEST Master List Signer (or `signer`); with
+    `signed` False, a SignedData without any SignerInfo."""
+    content = master_list_content(certificates if certificates is not None else [csca()[0]])
+    cert, key = signer or master_list_signer()
+    data = _signed_data(ID_CSCA_MASTER_LIST, content, cert, key)
+    if signed:
+        return data
+    info = cms.ContentInfo.load(data)
+    bare = cms.SignedData({
+        "version": "v3",
+        "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
+        "encap_content_info": {"content_type": ID_CSCA_MASTER_LIST, "content": core.ParsableOctetString(content)},
+        "certificates": list(info["content"]["certificates"]),
+        "signer_infos": [],
+    })  # fmt: skip
+    return cms.ContentInfo({"content_type": "signed_data", "content": bare}).dump()

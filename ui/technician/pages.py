@@ -28,8 +28,8 @@ from kiosk.config import SCHEMA
 from kiosk.errors import ConfigError, KioskError
 from kiosk.technician import CameraSample, OutboxView, TechnicianConsole, TestReadResult
 from ui.i18n import translate
-from ui.technician.worker import Background
-from ui.widgets import button, label
+from ui.technician.worker import BUSY_AFTER_MS, Background
+from ui.widgets import BusyIndicator, button, label
 
 
 def error_text(error: BaseException) -> str:
@@ -45,6 +45,9 @@ class ConsolePage(QWidget):
     """A page: a title, a body, and a place for the last outcome."""
 
     name = ""
+    # False on a page that polls in the background all the time (camera):
+    # a ring that never stops says nothing.
+    shows_busy = True
 
     def __init__(self, console: TechnicianConsole) -> None:
         super().__init__()
@@ -73,7 +76,18 @@ class ConsolePage(QWidget):
         scroll.setWidget(inner)
         root.addWidget(scroll, 1)
         self.outcome = label("lead")
-        root.addWidget(self.outcome)
+        self.busy = BusyIndicator(56)
+        self.busy.hide()
+        last = QHBoxLayout()
+        last.setSpacing(16)
+        last.addWidget(self.busy)
+        last.addWidget(self.outcome, 1)
+        root.addLayout(last)
+        self._busy_later = QTimer(self)
+        self._busy_later.setSingleShot(True)
+        self._busy_later.setInterval(BUSY_AFTER_MS)
+        self._busy_later.timeout.connect(self.busy.show)
+        self.background.busy_changed.connect(self._busy_changed)
         self.build()
         self.retranslate()
 
@@ -89,6 +103,13 @@ class ConsolePage(QWidget):
 
     def say(self, text: str) -> None:
         self.outcome.setText(text)
+
+    def _busy_changed(self, busy: bool) -> None:
+        if busy and self.shows_busy:
+            self._busy_later.start()
+        else:
+            self._busy_later.stop()
+            self.busy.hide()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
@@ -193,6 +214,7 @@ def frame_pixmap(frame: Any, width: int, height_limit: int) -> QPixmap | None:
 
 class CameraPage(ConsolePage):
     name = "camera"
+    shows_busy = False
 
     def build(self) -> None:
         self.preview = label("preview", align=Qt.AlignmentFlag.AlignCenter)

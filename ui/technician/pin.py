@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QVBoxLayout, QWidget
 
 from kiosk.technician import MAX_PIN_LENGTH, TechnicianGate, Unlock
 from ui.i18n import translate
-from ui.technician.worker import Background
-from ui.widgets import button, label
+from ui.technician.worker import BUSY_AFTER_MS, Background
+from ui.widgets import BusyIndicator, button, label
 
 
 class PinPage(QWidget):
@@ -33,9 +33,21 @@ class PinPage(QWidget):
         self.title = label("title")
         self.dots = label("title", align=Qt.AlignmentFlag.AlignCenter)
         self.message = label("lead", align=Qt.AlignmentFlag.AlignCenter)
-        root.addWidget(self.title)
+        heading = QHBoxLayout()
+        heading.addWidget(self.title, 1)
+        root.addLayout(heading)
         root.addWidget(self.dots)
         root.addWidget(self.message)
+        # argon2 takes about half a second on purpose: the turning ring says
+        # the PIN is being checked (shown after BUSY_AFTER_MS).
+        self.busy = BusyIndicator(56)
+        self.busy.hide()
+        heading.addWidget(self.busy)  # beside the title: the keypad keeps its height
+        self._busy_later = QTimer(self)
+        self._busy_later.setSingleShot(True)
+        self._busy_later.setInterval(BUSY_AFTER_MS)
+        self._busy_later.timeout.connect(self.busy.show)
+        self._background.busy_changed.connect(self._busy_changed)
 
         grid = QGridLayout()
         grid.setSpacing(12)
@@ -73,6 +85,13 @@ class PinPage(QWidget):
         b.clicked.connect(lambda: self.press(digit))
         self.digit_buttons[digit] = b
         return b
+
+    def _busy_changed(self, busy: bool) -> None:
+        if busy:
+            self._busy_later.start()
+        else:
+            self._busy_later.stop()
+            self.busy.hide()
 
     # -- input ------------------------------------------------------------------------
 

@@ -20,9 +20,16 @@ log = logging.getLogger(__name__)
 
 Done = Callable[[Any, BaseException | None], None]
 
+# A wait longer than this shows the page's turning ring (issue 8: a progress
+# animation for every wait over 300 ms); shorter ones would only flicker.
+BUSY_AFTER_MS = 300
+
 
 class Background(QObject):
     _finished = Signal(object, object, object)  # callback, result, error
+    # True when the first operation starts, False when the last one ends:
+    # the page shows its busy sign meanwhile.
+    busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -31,6 +38,8 @@ class Background(QObject):
 
     def run(self, operation: Callable[[], Any], done: Done) -> None:
         self.running += 1
+        if self.running == 1:
+            self.busy_changed.emit(True)
 
         def work() -> None:
             try:
@@ -46,3 +55,5 @@ class Background(QObject):
     def _deliver(self, done: Done, result: Any, error: BaseException | None) -> None:
         self.running -= 1
         done(result, error)
+        if self.running == 0:  # `done` may have started the next one
+            self.busy_changed.emit(False)

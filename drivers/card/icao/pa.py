@@ -17,10 +17,13 @@ the trust store issued the DS certificate, the data are consistent but
 nobody vouches for them: NOT_VERIFIABLE, never success.
 
 The trust store loads PEM or DER certificates and CMS master lists (ICAO
-9303-12 §6: SignedData around CscaMasterList), e.g. the German BSI master
-list, which holds the Vietnam CSCA (DOMAIN.md §1). A master list's own
-signature is not checked here: whoever configures the trust store vouches
-for the file, as for a PEM.
+9303-12, CSCA Master List: SignedData around CscaMasterList), e.g. the
+German BSI master list, which holds the Vietnam CSCA (DOMAIN.md §1). A
+master list is only taken when its own signature holds (verify_master_list):
+the CMS signature by the Master List Signer, that signer's certificate
+profile (digitalSignature, extKeyUsage cscaMasterListSigningKey, validity)
+and its issuer, a CSCA of the signer's state contained in the list or one
+the operator configured. A list that fails is refused with the reason.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ from . import tlv
 from .lds import TAG_EF_SOD
 
 ID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"  # ICAO 9303-10 §4.6.2
-ID_CSCA_MASTER_LIST = "2.23.136.1.1.2"  # ICAO 9303-12 §6
+ID_CSCA_MASTER_LIST = "2.23.136.1.1.2"  # ICAO 9303-12, id-icao-cscaMasterList
+# ICAO 9303-12 certificate profile: the Master List Signer certificate's
+# extended key usage, id-icao-cscaMasterListSigningKey.
+ID_CSCA_MASTER_LIST_SIGNING_KEY = "2.23.136.1.1.3"
 
 _HASHES = {
     "sha1": hashes.SHA1,
@@ -85,7 +91,7 @@ class CscaCertificates(core.SetOf):
 
 
 class CscaMasterList(core.Sequence):
-    """ICAO 9303-12 §6: CscaMasterList ::= SEQUENCE { version, certList }."""
+    """ICAO 9303-12: CscaMasterList ::= SEQUENCE { version, certList }."""
 
     _fields = [("version", core.Integer), ("cert_list", CscaCertificates)]
 
@@ -110,12 +116,35 @@ class PassiveAuthResult:
 # -- the trust store -----------------------------------------------------------------------
 
 
+class MasterListRejected(MalformedDataError):
+    """A CSCA master list whose signature or signer does not hold: not loaded."""
+
+    code = "master_list_rejected"
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: master list refused: {reason}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class VerifiedMasterList:
+    """A master list whose signature held, and what vouched for it."""
+
+    certificates: tuple[x509.Certificate, ...]
+    signer: str  # Master List Signer subject (an authority)
+    anchor: str  # how the signer chains: the CSCA's subject and where it came from
+
+    def describe(self) -> str:
+        return f"signed by {self.signer}, issued by {self.anchor}: {len(self.certificates)} CSCA certificate(s)"
+
+
 @dataclass
 class TrustStore:
     """CSCA certificates that vouch for Document Signers."""
 
     certificates: list[x509.Certificate] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # what was loaded, for technicians
+    master_lists: list[VerifiedMasterList] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.certificates)
@@ -128,23 +157,44 @@ class TrustStore:
         return [c for c in self.certificates if c.subject == certificate.issuer]
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str | Path]) -> TrustStore:
+    def from_paths(
+        cls,
+        paths: Iterable[str | Path],
+        *,
+        anchors: Iterable[x509.Certificate] = (),
+        now: datetime | None = None,
+    ) -> TrustStore:
         """Load files or folders of PEM/DER certificates and CMS master lists.
 
-        Raises MalformedDataError naming the file that is none of those, and
+        Certificates are loaded first, so a CSCA given as a file (or in
+        `anchors`) can vouch for a master list's signer. Raises
+        MasterListRejected for a list whose signature does not hold,
+        MalformedDataError naming the file that is none of those, and
         FileNotFoundError for a path that does not exist.
         """
         store = cls()
+        for cert in anchors:
+            store.add(cert)
+        lists: list[tuple[str, bytes]] = []
         for entry in paths:
             path = Path(entry)
             files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
             for file in files:
-                count = store.load_bytes(file.read_bytes(), file.name)
-                store.sources.append(f"{file.name}: {count} certificate(s)")
+                data = file.read_bytes()
+                if _is_certificate_file(data):
+                    count = store.load_bytes(data, file.name)
+                    store.sources.append(f"{file.name}: {count} certificate(s)")
+                else:
+                    lists.append((file.name, data))
+        for name, data in lists:
+            store.load_bytes(data, name, now=now)
+            store.sources.append(f"{name}: master list {store.master_lists[-1].describe()}")
         return store
 
-    def load_bytes(self, data: bytes, name: str = "trust store entry") -> int:
-        """Add the certificates in one PEM/DER certificate or master list; their count."""
+    def load_bytes(self, data: bytes, name: str = "trust store entry", *, now: datetime | None = None) -> int:
+        """Add the certificates in one PEM/DER certificate or a verified master
+        list; the number of new ones. The CSCAs already in the store may
+        vouch for a master list's signer (see verify_master_list)."""
         before = len(self.certificates)
         if b"-----BEGIN CERTIFICATE-----" in data:
             for cert in x509.load_pem_x509_certificates(data):
@@ -155,26 +205,184 @@ class TrustStore:
             return len(self.certificates) - before
         except ValueError:
             pass
-        for cert in master_list_certificates(data, name):
+        verified = verify_master_list(data, name, anchors=list(self.certificates), now=now)
+        for cert in verified.certificates:
             self.add(cert)
+        self.master_lists.append(verified)
         return len(self.certificates) - before
 
 
-def master_list_certificates(data: bytes, name: str = "master list") -> list[x509.Certificate]:
-    """The CSCA certificates of a CMS master list (ICAO 9303-12 §6)."""
+def _is_certificate_file(data: bytes) -> bool:
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return True
+    try:
+        x509.load_der_x509_certificate(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_master_list(data: bytes, name: str) -> tuple[cms.SignedData, bytes, list[x509.Certificate]]:
     try:
         info = cms.ContentInfo.load(data)
+        if info["content_type"].native != "signed_data":
+            raise MalformedDataError(f"{name}: not CMS SignedData")
         signed = info["content"]
         encap = signed["encap_content_info"]
         if encap["content_type"].dotted != ID_CSCA_MASTER_LIST:
             raise MalformedDataError(f"{name}: not a CSCA master list")
         content = encap["content"].contents
         master = CscaMasterList.load(content)
-        return [x509.load_der_x509_certificate(c.dump()) for c in master["cert_list"]]
+        certificates = [x509.load_der_x509_certificate(c.dump()) for c in master["cert_list"]]
+        return signed, content, certificates
     except MalformedDataError:
         raise
     except Exception as exc:  # asn1crypto raises ValueError/TypeError on bad DER
         raise MalformedDataError(f"{name}: neither a certificate nor a CSCA master list ({type(exc).__name__})") from None
+
+
+def master_list_certificates(data: bytes, name: str = "master list") -> list[x509.Certificate]:
+    """The CSCA certificates of a CMS master list, UNVERIFIED (inspection
+    only: the trust store takes lists through verify_master_list)."""
+    return _parse_master_list(data, name)[2]
+
+
+def verify_master_list(
+    data: bytes,
+    name: str = "master list",
+    *,
+    anchors: Iterable[x509.Certificate] = (),
+    now: datetime | None = None,
+) -> VerifiedMasterList:
+    """Check a CSCA master list's signature before anything in it is trusted.
+
+    1. CMS (RFC 5652 §5.4, §5.6): one SignerInfo with signed attributes,
+       contentType = id-icao-cscaMasterList and messageDigest = the hash of
+       the CscaMasterList, signed by the certificate the SignerInfo names;
+    2. the Master List Signer certificate (ICAO 9303-12 certificate
+       profile): valid now, keyUsage digitalSignature, extKeyUsage
+       id-icao-cscaMasterListSigningKey;
+    3. its issuer: a CSCA (CA, keyCertSign) whose signature on it verifies,
+       taken from `anchors` (the operator's) or from the list itself, where
+       it must be self-signed and of the signer's own state (country).
+
+    Raises MasterListRejected naming the first check that failed.
+    """
+    signed, content, certificates = _parse_master_list(data, name)
+    when = now or datetime.now(UTC)
+    signer_infos = signed["signer_infos"]
+    if len(signer_infos) == 0:
+        raise MasterListRejected(name, "it is not signed (no SignerInfo)")
+    if len(signer_infos) != 1:
+        raise MasterListRejected(name, f"{len(signer_infos)} SignerInfos instead of one")
+    signer_info = signer_infos[0]
+    try:
+        signer_cert = _signer_certificate(signed, signer_info)
+        signer = _subject(signer_cert)
+    except (MalformedDataError, ValueError, TypeError, KeyError):
+        # asn1crypto parses lazily: a broken certificate shows up here.
+        raise MasterListRejected(name, "it does not carry a usable Master List Signer certificate") from None
+
+    # 1. The CMS signature.
+    try:
+        attrs = signer_info["signed_attrs"]
+        if not attrs:
+            raise MasterListRejected(name, "no signed attributes")
+        found = {attr["type"].native: attr["values"][0] for attr in attrs}
+        content_type = found.get("content_type")
+        if content_type is None or content_type.dotted != ID_CSCA_MASTER_LIST:
+            raise MasterListRejected(name, "signed contentType is not id-icao-cscaMasterList")
+        digest = found.get("message_digest")
+        algorithm = signer_info["digest_algorithm"]["algorithm"].native
+        if algorithm not in _HASHES:
+            raise MasterListRejected(name, f"unsupported digest {algorithm}")
+        if digest is None or not hmac.compare_digest(digest.native, _hash(algorithm, content)):
+            raise MasterListRejected(name, "content altered: messageDigest does not match the list")
+        to_verify = b"\x31" + attrs.dump()[1:]  # RFC 5652 §5.4: signed as a SET OF
+        _verify_signature(signer_cert.public_key(), signer_info["signature"].native, to_verify, signer_info)
+    except InvalidSignature:
+        raise MasterListRejected(name, f"signature does not verify with the Master List Signer {signer}") from None
+    except (ValueError, TypeError, KeyError, UnsupportedAlgorithm) as exc:
+        raise MasterListRejected(name, f"signer information unusable ({type(exc).__name__})") from None
+
+    try:
+        # 2. The signer certificate's profile.
+        _check_master_list_signer(name, signer_cert, when)
+        # 3. Its issuer: an anchor the operator configured, or a CSCA of the signer's state in the list.
+        anchor = _master_list_anchor(signer_cert, list(anchors), certificates)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        # cryptography parses extensions lazily: a broken one shows up here.
+        raise MasterListRejected(name, f"a certificate is unusable ({type(exc).__name__})") from None
+    if anchor is None:
+        raise MasterListRejected(
+            name, f"the Master List Signer {signer} is not issued by a configured CSCA nor by its state's CSCA in the list"
+        )
+    return VerifiedMasterList(tuple(certificates), signer, anchor)
+
+
+def _check_master_list_signer(name: str, cert: x509.Certificate, when: datetime) -> None:
+    if when < cert.not_valid_before_utc:
+        raise MasterListRejected(name, f"the Master List Signer certificate is valid only from {cert.not_valid_before_utc:%Y-%m-%d}")
+    if when > cert.not_valid_after_utc:
+        raise MasterListRejected(name, f"the Master List Signer certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            raise MasterListRejected(name, "the Master List Signer certificate's key usage lacks digitalSignature")
+    except x509.ExtensionNotFound:
+        raise MasterListRejected(name, "the Master List Signer certificate has no key usage") from None
+    try:
+        purposes = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        raise MasterListRejected(name, "the signer certificate is not a Master List Signer (no extended key usage)") from None
+    if ID_CSCA_MASTER_LIST_SIGNING_KEY not in {p.dotted_string for p in purposes}:
+        raise MasterListRejected(
+            name, "the signer certificate is not a Master List Signer (extKeyUsage lacks cscaMasterListSigningKey)"
+        )
+
+
+def _country(name: x509.Name) -> str | None:
+    values = name.get_attributes_for_oid(x509.NameOID.COUNTRY_NAME)
+    return str(values[0].value).upper() if values else None
+
+
+def _is_csca(cert: x509.Certificate) -> bool:
+    try:
+        if not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return False
+        return cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject or not _is_csca(issuer):
+        return False
+    authority_key = _authority_key_id(cert)
+    if authority_key is not None and _subject_key_id(issuer) not in (None, authority_key):
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _master_list_anchor(
+    signer: x509.Certificate, anchors: list[x509.Certificate], in_list: list[x509.Certificate]
+) -> str | None:
+    for csca in anchors:
+        if _issued(signer, csca):
+            return f"CSCA {_subject(csca)} (configured)"
+    state = _country(signer.subject)
+    for csca in in_list:
+        # A CSCA from the list itself vouches only for its own state's list:
+        # self-signed, and of the signer's country.
+        if csca.subject != csca.issuer or _country(csca.subject) != state or state is None:
+            continue
+        if _issued(csca, csca) and _issued(signer, csca):
+            return f"CSCA {_subject(csca)} (in the list)"
+    return None
 
 
 # -- EF.SOD ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 
 from kiosk import cccd
@@ -38,7 +39,7 @@ from .chip_auth import (
     perform_chip_authentication,
     verify_active_authentication,
 )
-from .lds import FID_DG1, FID_DG2, FID_DG13, FID_DG14, FID_DG15, FID_EF_SOD, parse_dg1
+from .lds import DG_TAGS, FID_DG1, FID_DG2, FID_DG13, FID_DG14, FID_DG15, FID_EF_COM, FID_EF_SOD, parse_dg1, parse_ef_com
 from .pace import SecurityInfo
 from .pa import PassiveAuthResult, PaStatus, TrustStore, passive_authentication, parse_sod
 from .mrz import Mrz
@@ -136,7 +137,7 @@ class IcaoChipReader:
         other CardErrors. A missing or undecodable face is not an error: the
         photo is None and a note says why.
         """
-        with self._lock:
+        with self._lock, _transaction(transport):
             self.last_files = {}
             self.last_passive_auth = None
             self.last_chip_auth = None
@@ -163,6 +164,7 @@ class IcaoChipReader:
             notes.append(f"chip authentication: {self.last_chip_auth.reason}")
 
             progress("dg1")
+            self._ef_com(session, notes)
             read[1] = session.read_file(FID_DG1)
             self.last_files["DG1"] = f"read, {len(read[1])} bytes"
             mrz = parse_dg1(read[1])
@@ -216,7 +218,7 @@ class IcaoChipReader:
         transport; otherwise opens one with `keys` (or the keys used last).
         Raises MalformedDataError when the image does not decode.
         """
-        with self._lock:
+        with self._lock, _transaction(transport):
             session = self._session
             if session is None or session.transport is not transport or not session.is_open:
                 session = self._open(transport, keys or self._keys, progress)
@@ -226,6 +228,23 @@ class IcaoChipReader:
                 return None
             self._check_against_sod(2, raw)
             return face_png(raw)
+
+    def _ef_com(self, session: ChipSession, notes: list[str]) -> None:
+        """EF.COM (ICAO 9303-10): the LDS version and the data groups the chip
+        lists, for technicians. The reader does not rely on it (every data
+        group is tried by FID, and EF.SOD is what vouches for them)."""
+        raw = session.read_optional_file(FID_EF_COM)
+        if raw is None:
+            self.last_files["EF.COM"] = "absent (6A82)"
+            return
+        try:
+            com = parse_ef_com(raw)
+        except MalformedDataError:
+            self.last_files["EF.COM"] = f"read, {len(raw)} bytes, does not parse"
+            notes.append("EF.COM does not parse")
+            return
+        listed = [f"DG{n}" for n, tag in sorted(DG_TAGS.items()) if tag in com.data_group_tags]
+        self.last_files["EF.COM"] = f"read, {len(raw)} bytes, LDS {com.lds_version}, lists {' '.join(listed) or 'nothing'}"
 
     def _chip_authentication(self, session: ChipSession, infos: list[SecurityInfo]) -> AuthResult:
         """ICAO 9303-11 §6.2; FAILED when the chip cannot follow the new keys."""
@@ -294,6 +313,13 @@ class IcaoChipReader:
             log.warning("DG2 not decodable (%s)", type(exc).__name__)
             notes.append(BAD_DG2_NOTE)
             return None
+
+
+def _transaction(transport: CardTransport) -> AbstractContextManager[None]:
+    """The reader's exclusive-access context when it has one (PC/SC
+    SCardBeginTransaction): a whole read under SM is one transaction."""
+    begin = getattr(transport, "transaction", None)
+    return begin() if callable(begin) else nullcontext()
 
 
 def _dg1_birth_date(mrz: Mrz, id_number: str | None, today: date) -> date | None:

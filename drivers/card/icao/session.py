@@ -8,16 +8,24 @@ Order of a read (ICAO 9303-11 §4.2, chip access procedure):
    the eMRTD application under SM. BAC (§4.3, MRZ keys only) after a plain
    SELECT of the application when the chip has no EF.CardAccess or refuses
    PACE (6982).
+   Before that, unless the caller fixed the read size, whether the card
+   takes extended-length APDUs: the ATR's card capabilities and EF.ATR/INFO
+   (2F01, in the clear), see lengths.py.
 3. Under secure messaging: SELECT EF by file identifier (P1=02, P2=0C),
    READ BINARY its first 4 bytes to learn the length from the TLV header
-   (Appendix D.4 does the same), then READ BINARY the rest in chunks whose
-   protected answer still fits a short response.
+   (Appendix D.4 does the same), then READ BINARY the rest: in one
+   extended-length chunk as far as the card's (and the link's, when known)
+   limit allows, otherwise in chunks whose protected answer still fits a
+   short response.
 
 Field quirks handled here (DOMAIN.md, "Reading quirks"): some readers and
 cards cannot carry the largest chunk, so a failed read is retried with half
 the size (as gmrtd and NFCPassportReader do); and an SM error (6987/6988)
 ends the chip's session, so the session is re-established with the key
-that worked before reading on.
+that worked before reading on. A failed extended read (a status word, an
+SM error, 6282 short of the file, or the reader failing the exchange with
+the card still present) switches to short reads for the rest of the
+session; the bytes already read are kept, never read again.
 """
 
 from __future__ import annotations
@@ -64,6 +72,7 @@ from .lengths import (
     parse_atr_info,
 )
 from .pace import PaceInfo, PaceRefused, choose_pace_info, perform_pace
+from .crypto import AES_BLOCK
 from .sm import SecureMessaging
 
 Progress = Callable[[str], None]
@@ -347,7 +356,9 @@ class ChipSession:
             self.read_mode = f"short, {short} bytes per READ BINARY ({said})"
             return short
         limits = [n for n in (lengths.max_response, link) if isinstance(n, int)]
-        size = largest_protected_read(min(limits) if limits else EXTENDED_MAX_NE + 2, self._sm.cipher.block_size)
+        # Sized for AES's 16-byte blocks even under 3DES: Chip Authentication
+        # may switch the session to AES, and the size must still fit then.
+        size = largest_protected_read(min(limits) if limits else EXTENDED_MAX_NE + 2, AES_BLOCK)
         if size <= short:
             self.extended = False
             self.read_mode = f"short, {short} bytes per READ BINARY (extended length, but {link_text})"
