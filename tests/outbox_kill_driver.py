@@ -6,6 +6,9 @@ the real `OutboxStore`, `SyncWorker` and `HttpHubClient`: it adds N
 registrations (deterministic keys, so a restarted run knows which ones it
 already holds), prints an offline number for some of them, asks for
 immediate delivery of others, and lets the worker thread sync the rest.
+Like a wired kiosk it keeps a block of the hub's outage numbers leased for
+today (`offline_cache.leases`, topped up on the worker thread), so today's
+offline tickets come from leased blocks first, then from the K01 series.
 
 The test (`test_outbox_sigkill.py`) kills it with SIGKILL at random points
 and starts it again. The driver only reports on stdout what is durable:
@@ -45,13 +48,17 @@ from kiosk.domain import (  # noqa: E402
     Verification,
     VisitType,
 )
+from offline_cache.leases import LeaseKeeper, keep_topped_up  # noqa: E402
 from offline_cache.store import DuplicateRegistration, OutboxStore  # noqa: E402
 from offline_cache.sync import SyncWorker  # noqa: E402
 
 # Spread over several service days so no department reaches its daily
-# capacity (the seed's NOI takes 240 a day) with 1,000 registrations.
+# capacity (the seed's NOI takes 240 a day) with 1,000 registrations. Day 3
+# is today, the only day numbers can be leased for, and the day of every
+# offline ticket (`prints_offline`); the others are past days.
 DAYS = 5
 FIRST_DAY = date(2026, 11, 16)
+LEASE_BLOCK = 4  # small, so a run leases several blocks and kills land between them
 DEPARTMENT, SERVICE, PREFIX = "NOI", "KB.NOI", "A"
 DRAIN_LIMIT_SECONDS = 90.0
 
@@ -60,8 +67,14 @@ def key_of(index: int) -> str:
     return f"kill-{index:05d}"
 
 
+def service_day_of(index: int) -> date:
+    if index % DAYS == 3:
+        return datetime.now(VIETNAM_TZ).date()
+    return FIRST_DAY + timedelta(days=index % DAYS)
+
+
 def registration(index: int, kiosk_id: str) -> Registration:
-    day = FIRST_DAY + timedelta(days=index % DAYS)
+    day = service_day_of(index)
     created = datetime(day.year, day.month, day.day, 7, 0, tzinfo=VIETNAM_TZ) + timedelta(seconds=index)
     citizen = Citizen(
         id_number=f"0010990{index:05d}",
@@ -115,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     worker = SyncWorker(
         store, hub, clock, batch_size=25, base_delay=0.05, max_delay=0.5, ping_interval=0.2, poll_interval=0.05
     )
+    keeper = LeaseKeeper(store, hub, block_size=LEASE_BLOCK, low_water=2)
+    keep_topped_up(worker, keeper, lambda: [(DEPARTMENT, PREFIX)], lambda: datetime.now(VIETNAM_TZ).date())
     worker.start()
     for index in range(args.count):
         reg = registration(index, args.kiosk_id)

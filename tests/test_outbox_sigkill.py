@@ -14,7 +14,11 @@ kills the driver runs to the end and must drain its outbox. Then:
 * every key the driver reported as added is at the hub exactly once, and the
   hub holds no other key (nothing lost, nothing duplicated, nothing made up);
 * every offline number the driver reported as printed is the number the hub
-  keeps for that visit (the patient holds that ticket).
+  keeps for that visit (the patient holds that ticket);
+* no number was printed for two visits, and every number printed in the
+  hub's format lies in a block the hub leased to this kiosk (a lease whose
+  answer a kill cut off is asked again with the same key and replayed, never
+  cut twice).
 
 The seed is printed on failure so a failing run can be replayed with
 KIOSK_TEST_KILL_SEED.
@@ -111,6 +115,7 @@ def test_sigkill_during_registrations_and_sync_loses_and_doubles_nothing(tmp_pat
 
     with sqlite3.connect(tmp_path / "hub.sqlite3") as db:
         rows = db.execute("SELECT key, printed_number, display_number FROM registrations").fetchall()
+        leases = db.execute("SELECT lease_key, first_number, last_number FROM number_leases").fetchall()
     keys = [row[0] for row in rows]
     expected = {f"kill-{i:05d}" for i in range(COUNT)}
 
@@ -121,5 +126,12 @@ def test_sigkill_during_registrations_and_sync_loses_and_doubles_nothing(tmp_pat
     at_hub = {key: (printed_number, shown) for key, printed_number, shown in rows}
     for key, number in printed.items():
         assert at_hub[key] == (number, number), f"seed {seed}: {key} printed {number}, hub keeps {at_hub[key]}"
+    assert len(set(printed.values())) == len(printed), f"seed {seed}: a number was printed twice"
+    leased = [n for _key, first, last in leases for n in range(first, last + 1)]
+    assert len(leased) == len(set(leased)), f"seed {seed}: the hub leased a number twice"
+    band_printed = {int(n.split("-")[1]) for n in printed.values() if not n.startswith("K01-")}
+    assert band_printed, f"seed {seed}: no leased number was printed"
+    assert band_printed <= set(leased), f"seed {seed}: printed {sorted(band_printed - set(leased))}, never leased"
+    assert min(leased) == 301  # NOI's outage band (capacity 240)
     # Registrations without an offline ticket got the hub's own numbers.
     assert all(printed_number is None for key, (printed_number, _shown) in at_hub.items() if key not in printed)
