@@ -51,7 +51,8 @@ MAINTAINER = "Kiosk maintainers <kiosk@localhost>"
 # pyusb (libusb-1.0-0), plus the kiosk session itself.
 KIOSK_DEPENDS = [
     "python3 (>= 3.11)", "python3 (<< 3.12)", "adduser",
-    "pcscd", "libccid", "libpcsclite1", "cage",
+    # cage 0.1.4 (Debian 12) exits at start when it cannot launch Xwayland.
+    "pcscd", "libccid", "libpcsclite1", "cage", "xwayland",
     # Full Vietnamese coverage (ui/theme.py asks for Noto Sans first);
     # fontconfig for `kiosk doctor`'s coverage check.
     "fonts-noto-core", "fontconfig",

@@ -105,7 +105,7 @@ def test_kiosk_package_contents(debs):
     assert field(deb, "Package") == KIOSK
     assert field(deb, "Version") == debian_version()
     depends = field(deb, "Depends")
-    for package in ("pcscd", "libccid", "cage", "fonts-noto-core"):
+    for package in ("pcscd", "libccid", "cage", "xwayland", "fonts-noto-core"):
         assert package in depends
 
     tree = PROJECT / "build" / "deb" / KIOSK
