@@ -223,6 +223,7 @@ class ScriptedCheckIn:
 def run_demo(output: Path, *, scripted: bool = False) -> int:
     from launcher.wiring import build_kiosk
     from ui.runner import DeskRunner
+    from ui.keyboard import prepare as prepare_keyboard
     from ui.simulator_panel import SimulatorPanel
     from ui.window import KioskOptions, KioskWindow
 
@@ -230,8 +231,12 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
     output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     state_dir = Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    config = demo_config(state_dir, output)
+    # Before the QApplication (Qt picks its input method then): technician
+    # mode types on the on-screen keyboard, as on a kiosk without keys.
+    keyboard = False if scripted else prepare_keyboard(config["kiosk.virtual_keyboard"])
     app = qt_application()
-    kiosk = build_kiosk(demo_config(state_dir, output))
+    kiosk = build_kiosk(config)
     kiosk.start()
     runner = DeskRunner(kiosk.desk, kiosk.flow, kiosk.sync)
     hospital = kiosk.config["kiosk.hospital_name"]
@@ -250,7 +255,9 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         technician.gate.set_pin(DEMO_TECHNICIAN_PIN, via="demo")
         window = KioskWindow(
             runner,
-            KioskOptions(hospital_name=hospital, fullscreen=True, hide_cursor=False, block_shortcuts=False),
+            KioskOptions(
+                hospital_name=hospital, fullscreen=True, hide_cursor=False, block_shortcuts=False, virtual_keyboard=keyboard
+            ),
             technician=technician,
         )
         window.attach_camera(kiosk.camera_preview, mirror=kiosk.config["camera.mirror_preview"])

@@ -59,7 +59,15 @@ class CornerTapFilter(QObject):
         # bar; a filter on the bar sees them then, in the bar's coordinates.
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if obj is self._bar and event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+        # Qt turns every second press within the double-click interval into
+        # MouseButtonDblClick (touch taps too, once synthesised to mouse
+        # events): five quick taps arrive as press, double, press, double,
+        # press. Each is a tap.
+        if (
+            obj is self._bar
+            and event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
+            and isinstance(event, QMouseEvent)
+        ):
             point = event.position().toPoint()
             if corner_of(self._bar).contains(QPoint(point.x(), point.y())):
                 if self.taps.tap():
