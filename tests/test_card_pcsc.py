@@ -140,3 +140,155 @@ def test_no_matching_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PcscCardReader, "list_readers", staticmethod(lambda: ["Other 01 00"]))
     with pytest.raises(CardError, match="no PC/SC reader matching"):
         PcscCardReader("Virtual PCD").connect()
+
+
+# -- the monitor thread: insert/remove events and reader hot-plug ---------------------------------
+
+
+class FakePcscService:
+    """pcscd as smartcard.scard shows it, with readers that can be plugged,
+    unplugged and given cards. SCardGetStatusChange blocks on a condition
+    until something changed, like the real call waits on pcscd's events."""
+
+    def __init__(self, readers: dict[str, bool], running: bool = True) -> None:
+        import smartcard.scard as real
+        import threading
+
+        for name in dir(real):
+            if name.startswith("SCARD_") and isinstance(getattr(real, name), int):
+                setattr(self, name, getattr(real, name))
+        self.SCardGetErrorMessage = real.SCardGetErrorMessage  # noqa: N815 (PC/SC name)
+        self._cond = threading.Condition()
+        self.readers = dict(readers)
+        self.running = running
+        self._cancelled: set[int] = set()
+        self._next = 1
+
+    def change(self, **what: object) -> None:
+        with self._cond:
+            if "running" in what:
+                self.running = bool(what["running"])
+            for name, present in dict(what.get("readers", {})).items():  # type: ignore[call-overload]
+                if present is None:
+                    self.readers.pop(name, None)
+                else:
+                    self.readers[name] = present
+            self._cond.notify_all()
+
+    def SCardEstablishContext(self, scope: int) -> tuple[int, int]:  # noqa: N802
+        with self._cond:
+            if not self.running:
+                return self.SCARD_E_NO_SERVICE, 0
+            self._next += 1
+            return self.SCARD_S_SUCCESS, self._next
+
+    def SCardReleaseContext(self, handle: int) -> int:  # noqa: N802
+        return self.SCARD_S_SUCCESS
+
+    def SCardCancel(self, handle: int) -> int:  # noqa: N802
+        with self._cond:
+            self._cancelled.add(handle)
+            self._cond.notify_all()
+        return self.SCARD_S_SUCCESS
+
+    def SCardListReaders(self, handle: int, groups: list[str]) -> tuple[int, list[str]]:  # noqa: N802
+        with self._cond:
+            if not self.readers:
+                return self.SCARD_E_NO_READERS_AVAILABLE, []
+            return self.SCARD_S_SUCCESS, list(self.readers)
+
+    def _current(self, reader: str) -> int | None:
+        if reader == pcsc.PNP_NOTIFICATION:
+            return len(self.readers) << 16
+        if reader not in self.readers:
+            return None
+        return self.SCARD_STATE_PRESENT if self.readers[reader] else self.SCARD_STATE_EMPTY
+
+    def SCardGetStatusChange(self, handle: int, timeout_ms: int, watched: list) -> tuple[int, list]:  # noqa: N802
+        with self._cond:
+            while True:
+                if handle in self._cancelled:
+                    return self.SCARD_E_CANCELLED, []
+                if not self.running:
+                    return self.SCARD_E_NO_SERVICE, []
+                if any(self._current(r) is None for r, _ in watched):
+                    return self.SCARD_E_UNKNOWN_READER, []
+                now = [(r, self._current(r), known & ~self.SCARD_STATE_CHANGED) for r, known in watched]
+                if any(cur != known for _, cur, known in now):
+                    return self.SCARD_S_SUCCESS, [
+                        (r, cur | (self.SCARD_STATE_CHANGED if cur != known else 0), []) for r, cur, known in now
+                    ]
+                if not self._cond.wait(timeout_ms / 1000):
+                    return self.SCARD_E_TIMEOUT, []
+
+
+READER_NAME = "ACS ACR1252 Dual Reader PICC 00 00"
+EVENT_WAIT = 10.0  # upper bound for the monitor thread to pass an event on; it waits on conditions
+
+
+def test_monitor_tells_a_new_observer_the_current_state_then_every_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    service = FakePcscService({READER_NAME: True})
+    monkeypatch.setattr(pcsc, "_scard", lambda: service)
+    slot = PcscCardReader("PICC")
+    first: queue.Queue[bool] = queue.Queue()
+    slot.add_observer(first.put)
+    try:
+        assert first.get(timeout=EVENT_WAIT) is True  # the card was already on the reader
+        service.change(readers={READER_NAME: False})
+        assert first.get(timeout=EVENT_WAIT) is False
+        service.change(readers={READER_NAME: True})
+        assert first.get(timeout=EVENT_WAIT) is True
+        late: queue.Queue[bool] = queue.Queue()
+        slot.add_observer(late.put)
+        assert late.get(timeout=EVENT_WAIT) is True  # a late observer hears the state at once
+        slot.remove_observer(late.put)
+        # Hot-plug: the reader is unplugged (card gone with it), then plugged in again with a card.
+        service.change(readers={READER_NAME: None, "Other reader 01 00": False})
+        assert first.get(timeout=EVENT_WAIT) is False
+        service.change(readers={READER_NAME: True})
+        assert first.get(timeout=EVENT_WAIT) is True
+    finally:
+        slot.remove_observer(first.put)
+    assert slot._monitor is None and first.empty() and late.empty()
+
+
+def test_monitor_survives_pcscd_stopping_and_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    service = FakePcscService({READER_NAME: True}, running=False)
+    monkeypatch.setattr(pcsc, "_scard", lambda: service)
+    slot = PcscCardReader("PICC")
+    events: queue.Queue[bool] = queue.Queue()
+    slot.add_observer(events.put)
+    try:
+        assert events.get(timeout=EVENT_WAIT) is False  # no pcscd: no card can be read
+        service.change(running=True)
+        assert events.get(timeout=EVENT_WAIT) is True
+        service.change(running=False)
+        assert events.get(timeout=EVENT_WAIT) is False
+    finally:
+        slot.remove_observer(events.put)
+
+
+def test_a_failing_observer_does_not_stop_the_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    service = FakePcscService({READER_NAME: False})
+    monkeypatch.setattr(pcsc, "_scard", lambda: service)
+    slot = PcscCardReader("PICC")
+    events: queue.Queue[bool] = queue.Queue()
+
+    def broken(present: bool) -> None:
+        raise RuntimeError("observer bug")
+
+    slot.add_observer(broken)
+    slot.add_observer(events.put)
+    try:
+        assert events.get(timeout=EVENT_WAIT) is False
+        service.change(readers={READER_NAME: True})
+        assert events.get(timeout=EVENT_WAIT) is True
+    finally:
+        slot.remove_observer(broken)
+        slot.remove_observer(events.put)

@@ -198,9 +198,11 @@ def test_pa_is_not_verifiable_without_an_anchor() -> None:
 def test_not_a_master_list_is_malformed() -> None:
     with pytest.raises(MalformedDataError, match="neither a certificate nor a CSCA master list"):
         TrustStore().load_bytes(b"\x30\x03\x02\x01\x00", "junk.bin")
+    with pytest.raises(MalformedDataError, match="junk.pem: a PEM certificate does not parse"):
+        TrustStore().load_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n", "junk.pem")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=1, max_value=255))
 def test_any_corrupted_byte_is_refused_or_malformed(position: int, flip: int) -> None:
     data = bytearray(_GOOD)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -197,7 +198,11 @@ class TrustStore:
         vouch for a master list's signer (see verify_master_list)."""
         before = len(self.certificates)
         if b"-----BEGIN CERTIFICATE-----" in data:
-            for cert in x509.load_pem_x509_certificates(data):
+            try:
+                certificates = x509.load_pem_x509_certificates(data)
+            except ValueError:
+                raise MalformedDataError(f"{name}: a PEM certificate does not parse") from None
+            for cert in certificates:
                 self.add(cert)
             return len(self.certificates) - before
         try:
@@ -268,6 +273,19 @@ def verify_master_list(
 
     Raises MasterListRejected naming the first check that failed.
     """
+    try:
+        return _verify_master_list(data, name, anchors, now)
+    except MalformedDataError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, UnsupportedAlgorithm) as exc:
+        # asn1crypto parses lazily: a broken structure deep in the SignedData
+        # only shows when that part is read.
+        raise MasterListRejected(name, f"its CMS structure does not parse ({type(exc).__name__})") from None
+
+
+def _verify_master_list(
+    data: bytes, name: str, anchors: Iterable[x509.Certificate], now: datetime | None
+) -> VerifiedMasterList:
     signed, content, certificates = _parse_master_list(data, name)
     when = now or datetime.now(UTC)
     signer_infos = signed["signer_infos"]
@@ -467,7 +485,11 @@ def _subject_key_id(cert: x509.Certificate) -> bytes | None:
 
 
 def _subject(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string()
+    with warnings.catch_warnings():
+        # cryptography warns about over-long name attributes (broken or
+        # fuzzed certificates); the name is only shown to technicians.
+        warnings.simplefilter("ignore", UserWarning)
+        return cert.subject.rfc4514_string()
 
 
 def passive_authentication(
