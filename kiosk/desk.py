@@ -17,6 +17,7 @@ the data the kiosk trusts. A QR alone still identifies the patient, marked
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import uuid
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from kiosk.flow import CheckInFlow, ErrorInfo, FlowError, Step
 from kiosk.insurance import amount_due, unreachable, visit_category
 from kiosk.ports import (
     CanKey,
+    CardPresenceEvents,
     CardReader,
     ChipAccessKey,
     ChipReader,
@@ -657,10 +659,20 @@ class CheckInDesk:
 
 
 class CardWatcher:
-    """Polls a card reader on its own thread and tells the desk about taps.
+    """Tells the desk about taps, on its own thread.
 
-    One thread owns the reader's presence checks (Electrum's one-owner-thread
-    idea); the chip conversation itself runs in the desk call it triggers.
+    That thread is the one that runs `on_placed`/`on_removed`, and so the
+    chip read a tap triggers (Electrum's one owner thread per device): never
+    the UI thread, never the reader's own event thread.
+
+    A reader that reports taps itself (`kiosk.ports.CardPresenceEvents`:
+    PC/SC's SCardGetStatusChange monitor, the simulated slot) wakes the
+    thread only when something happened; its observer just queues the
+    change, so the thread that noticed it (pcscd's monitor, the simulator's
+    button) returns at once. Any other reader is polled every `interval`.
+    Either way the calls keep their order and their meaning: a card already
+    there at start is reported as placed; a lift and a new tap during a read
+    arrive, in order, after the read; placed/removed alternate.
     """
 
     def __init__(
@@ -676,18 +688,62 @@ class CardWatcher:
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._changes: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        self._mode = "stopped"
+
+    @property
+    def mode(self) -> str:
+        """How the running thread learns of taps: "events", "polling" or "stopped"."""
+        return self._mode
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="card-watcher", daemon=True)
+        self._changes = queue.SimpleQueue()  # nothing from an earlier run leaks in
+        self._thread = threading.Thread(target=self._run, args=(self._changes,), name="card-watcher", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._changes.put(None)  # wakes a thread waiting for the next event
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, changes: queue.SimpleQueue[bool | None]) -> None:
+        try:
+            if isinstance(self._reader, CardPresenceEvents) and self._follow_events(self._reader, changes):
+                return
+            self._mode = "polling"
+            self._poll()
+        finally:
+            if self._thread is threading.current_thread():  # not a newer run's thread
+                self._mode = "stopped"
+
+    def _follow_events(self, reader: CardPresenceEvents, changes: queue.SimpleQueue[bool | None]) -> bool:
+        """False when the reader could not take an observer (then we poll)."""
+        observer = changes.put  # one object, so remove_observer finds it again
+        try:
+            # Subscribed here, not in start(): PC/SC's first look may take a
+            # moment, and the caller of start() must not wait for it.
+            reader.add_observer(observer)
+        except KioskError as exc:
+            log.warning("card reader events unavailable (%s): polling instead", exc.code)
+            return False
+        self._mode = "events"
+        present = False
+        try:
+            while not self._stop.is_set():
+                change = changes.get()  # blocks without waking until a change or stop()
+                if change is None:
+                    continue  # stop() (the loop condition ends it)
+                present = self._apply(present, change)
+        finally:
+            try:
+                reader.remove_observer(observer)
+            except KioskError as exc:
+                log.warning("card reader observer not removed: %s", exc.code)
+        return True
+
+    def _poll(self) -> None:
         present = False
         while not self._stop.is_set():
             try:
@@ -695,12 +751,19 @@ class CardWatcher:
             except KioskError as exc:
                 log.warning("card reader unavailable: %s", exc.code)
                 now_present = False
-            if now_present and not present:
-                try:
-                    self._on_placed()
-                except Exception:
-                    log.exception("card tap handling failed")
-            elif present and not now_present:
-                self._on_removed()
-            present = now_present
+            present = self._apply(present, now_present)
             self._stop.wait(self._interval)
+
+    def _apply(self, present: bool, now_present: bool) -> bool:
+        """Call the desk for a change of presence; the new presence."""
+        if now_present and not present:
+            try:
+                self._on_placed()
+            except Exception:
+                log.exception("card tap handling failed")
+        elif present and not now_present:
+            try:
+                self._on_removed()
+            except Exception:
+                log.exception("card removal handling failed")
+        return now_present

@@ -56,6 +56,22 @@ class CardReader(Protocol):
     def disconnect(self) -> None: ...
 
 
+@runtime_checkable
+class CardPresenceEvents(Protocol):
+    """Optional beside `CardReader`: the reader tells about taps itself.
+
+    pyscard CardMonitor's rule: a new observer is called at once with the
+    current state (True: a card is on the reader), then on every change, in
+    the order the changes happened, from whatever thread noticed them (a
+    PC/SC monitor thread, the simulator's button). Observers must return
+    quickly. A reader without it is polled through `card_present()`.
+    """
+
+    def add_observer(self, callback: Callable[[bool], None]) -> None: ...
+
+    def remove_observer(self, callback: Callable[[bool], None]) -> None: ...
+
+
 @dataclass(frozen=True)
 class CanKey:
     """PACE password: the Card Access Number (last 6 digits of the CCCD ID)."""

@@ -24,7 +24,8 @@ from kiosk.records import (
 )
 from server.context import HubContext, hub, signed_kiosk
 from server.models import Department, Kiosk, Service
-from server.papers import find_open_paper, paper_dict, patient_keys, to_info
+from server.papers import find_open_paper, paper_dict, to_info
+from server.patients import linked_keys
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +327,7 @@ def lookup_paper(body: PaperLookupIn, request: Request, kiosk_id: str = Depends(
     ctx = hub(request)
     today = ctx.now().date()
     with ctx.sessions() as session:
-        paper = find_open_paper(session, patient_keys(body.id_number, body.card_code), today, body.reference)
+        paper = find_open_paper(session, linked_keys(session, body.id_number, body.card_code), today, body.reference)
         return {"paper": paper_dict(to_info(paper)) if paper is not None else None}
 
 

@@ -77,7 +77,7 @@ def create_app(
     The database must already be migrated (`kiosk-hub init`, or
     `server.migrate.upgrade`).
     """
-    engine = create_hub_engine(settings.resolved_database_url())
+    engine = create_hub_engine(settings.resolved_database_url(), writer_queue=settings.sqlite_writer_queue)
     sessions = session_factory(engine)
     box = SecretBox(settings.load_secret_key())
     simulated = None

@@ -185,6 +185,11 @@ class Patient(Base):
     sex: Mapped[int] = mapped_column(Integer)  # GIOI_TINH 1/2/3
     address: Mapped[str | None] = mapped_column(Text, nullable=True)
     insurance_card_code: Mapped[str | None] = mapped_column(String(15), nullable=True)
+    # The BHXH number (last 10 of the BHYT card code) linked to this person,
+    # so a BHYT-only check-in finds the record a CCCD check-in upgraded
+    # (server.patients). Unique: one number, one record; NULL when unknown
+    # or when another person's record already holds it (staff are told).
+    bhxh_number: Mapped[str | None] = mapped_column(String(10), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

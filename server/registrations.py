@@ -39,7 +39,8 @@ from server.db import upsert
 from server.errors import ApiError
 from server.models import Department, NumberLease, Patient, QueueCounter, Service
 from server.models import Registration as RegistrationRow
-from server.papers import patient_key, patient_keys, use_paper
+from server.papers import patient_key, use_paper
+from server.patients import keys_of, linked_keys, record_patient
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class Registrar:
             raise RegistrationRejected(422, "naive_time", "created_at must carry a UTC offset")
 
         day = service_day(reg.created_at)
-        patient_id = self._upsert_patient(session, reg)
+        patient_id, patient_note = self._upsert_patient(session, reg)
         waiting_before = session.scalar(
             select(func.count())
             .select_from(RegistrationRow)
@@ -174,7 +175,7 @@ class Registrar:
             # the next check-in does not offer it again.
             use_paper(
                 session,
-                patient_keys(reg.identity.citizen.id_number, reg.identity.insurance_card_code),
+                linked_keys(session, reg.identity.citizen.id_number, reg.identity.insurance_card_code),
                 reg.paper_number,
                 day,
                 reg.key,
@@ -216,6 +217,9 @@ class Registrar:
             card_valid_from=insurance.valid_from if insurance else None,
             card_valid_to=insurance.valid_to if insurance else None,
         )
+        if patient_note is not None:
+            self._note(row, patient_note)
+            log.warning("registration %s: BHXH number conflict between patient records", reg.key)
         session.add(row)
         session.flush()  # the unique constraints fire here, inside the transaction
         if printed_number is not None:
@@ -252,43 +256,15 @@ class Registrar:
                 .values(last_number=number)
             )
 
-    def _upsert_patient(self, session: Session, reg: Registration) -> int:
-        """Create or refresh the patient record from the card just read.
-
-        The latest check-in wins: a new address or a renewed card replaces
-        the old one. A missing card code does not erase a known one.
-        """
-        citizen = reg.identity.citizen
-        card = (reg.insurance.card_code if reg.insurance else None) or reg.identity.insurance_card_code
-        key = self.patient_key_of(reg)
-        if key is None:
+    def _upsert_patient(self, session: Session, reg: Registration) -> tuple[int, str | None]:
+        """Find (or create) the person's one record and refresh it from the
+        card just read (server.patients); with a note for staff, if any."""
+        match = record_patient(session, reg, datetime.fromtimestamp(self._clock(), VIETNAM_TZ))
+        if match is None:
             raise RegistrationRejected(
                 422, "no_patient_id", "a registration needs a 12-digit CCCD number or a BHYT card code"
             )
-        now = datetime.fromtimestamp(self._clock(), VIETNAM_TZ)
-        stmt = upsert(session, Patient).values(
-            patient_key=key,
-            id_number=citizen.id_number or None,
-            full_name=citizen.full_name,
-            date_of_birth=citizen.date_of_birth,
-            sex=citizen.sex.value,
-            address=citizen.place_of_residence,
-            insurance_card_code=card,
-            created_at=now,
-            updated_at=now,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["patient_key"],
-            set_={
-                "full_name": stmt.excluded.full_name,
-                "date_of_birth": func.coalesce(stmt.excluded.date_of_birth, Patient.date_of_birth),
-                "sex": stmt.excluded.sex,
-                "address": func.coalesce(stmt.excluded.address, Patient.address),
-                "insurance_card_code": func.coalesce(stmt.excluded.insurance_card_code, Patient.insurance_card_code),
-                "updated_at": stmt.excluded.updated_at,
-            },
-        ).returning(Patient.id)
-        return int(session.execute(stmt).scalar_one())
+        return match.patient_id, match.note
 
     @staticmethod
     def patient_key_of(reg: Registration) -> str | None:
@@ -308,11 +284,14 @@ class Registrar:
     # -- a key seen before ---------------------------------------------------------
 
     def _replay(self, session: Session, row: RegistrationRow, reg: Registration, printed_number: str | None) -> HubReceipt:
-        stored_key = session.scalar(select(Patient.patient_key).where(Patient.id == row.patient_id))
+        # The record may have been upgraded (BHXH key to CCCD) or merged
+        # since: any key it answers to is the same person.
+        patient = session.get(Patient, row.patient_id)
+        stored_keys = keys_of(patient) if patient is not None else []
         if (
             row.department_code != reg.department_code
             or row.service_code != reg.service_code
-            or stored_key != self.patient_key_of(reg)
+            or self.patient_key_of(reg) not in stored_keys
         ):
             raise RegistrationRejected(
                 409, "key_reused", "this registration key was already used for a different visit"

@@ -46,6 +46,10 @@ class HubSettings:
     # tens of kiosks; PostgreSQL when several hub processes share the load.
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str = ""  # empty: sqlite:///<data_dir>/hub.sqlite3
+    # SQLite: this process's transactions take turns first-come, first-served
+    # instead of polling SQLite's busy handler, which left a few requests
+    # waiting seconds under load (server.db.WriterQueue). Off only to measure.
+    sqlite_writer_queue: bool = True
 
     # The server-side key that encrypts kiosk secrets in the database. Kept
     # outside the database so a stolen dump alone does not give them away.

@@ -292,3 +292,69 @@ def test_a_failing_observer_does_not_stop_the_monitor(monkeypatch: pytest.Monkey
     finally:
         slot.remove_observer(broken)
         slot.remove_observer(events.put)
+
+
+class DroppedCancelService(FakePcscService):
+    """pcsc-lite's SCardCancel as it really is: it wakes a wait that is under
+    way and is dropped otherwise. The next SCardGetStatusChange can be held
+    at a gate before it starts waiting, to put a stop() between the
+    monitor's last look at its flag and its wait."""
+
+    def __init__(self, readers: dict[str, bool]) -> None:
+        import threading
+
+        super().__init__(readers)
+        self.waiting: set[int] = set()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.at_gate = threading.Event()
+        self.cancel_tried = threading.Event()
+
+    def SCardCancel(self, handle: int) -> int:  # noqa: N802
+        with self._cond:
+            self.cancel_tried.set()
+            if handle in self.waiting:
+                self._cancelled.add(handle)
+                self._cond.notify_all()
+        return self.SCARD_S_SUCCESS
+
+    def SCardGetStatusChange(self, handle: int, timeout_ms: int, watched: list) -> tuple[int, list]:  # noqa: N802
+        if not self.gate.is_set():
+            self.at_gate.set()
+            assert self.gate.wait(EVENT_WAIT)
+        with self._cond:
+            self.waiting.add(handle)
+        try:
+            return super().SCardGetStatusChange(handle, timeout_ms, watched)
+        finally:
+            with self._cond:
+                self.waiting.discard(handle)
+                self._cancelled.discard(handle)
+
+
+def test_stop_just_before_the_wait_still_ends_the_monitor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel that lands before SCardGetStatusChange begins is lost: stop()
+    must cancel again, or the monitor sleeps out its whole (long) wait."""
+    import queue
+    import threading
+
+    service = DroppedCancelService({READER_NAME: False})
+    monkeypatch.setattr(pcsc, "_scard", lambda: service)
+    slot = PcscCardReader("PICC")
+    events: queue.Queue[bool] = queue.Queue()
+    slot.add_observer(events.put)
+    assert events.get(timeout=EVENT_WAIT) is False
+    monitor = slot._monitor
+    assert monitor is not None
+    service.gate.clear()
+    service.change(readers={READER_NAME: True})  # the monitor reports it, then comes back to wait
+    assert events.get(timeout=EVENT_WAIT) is True
+    assert service.at_gate.wait(EVENT_WAIT)
+    stopper = threading.Thread(target=slot.remove_observer, args=(events.put,))
+    stopper.start()
+    assert service.cancel_tried.wait(EVENT_WAIT)  # stop() has cancelled while nothing waited
+    service.gate.set()  # the monitor goes on into its wait
+    stopper.join(EVENT_WAIT)
+    assert not stopper.is_alive()
+    assert not monitor._thread.is_alive()
+    assert slot._monitor is None and events.empty()

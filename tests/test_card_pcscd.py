@@ -1,8 +1,10 @@
 """The production card path through real pcscd: a simulated chip behind the
 vpcd driver ("Virtual PCD"), read with PcscCardReader + IcaoChipReader.
 
-Needs pcscd with vsmartcard-vpcd listening on 127.0.0.1:35963;
-packaging/test-services.sh starts it and sets KIOSK_TEST_PCSCD=1.
+Needs pcscd with vsmartcard-vpcd listening on 127.0.0.1:35963, or on the
+port KIOSK_TEST_VPCD_PORT names (tests/vpcd_support.py); packaging/
+test-services.sh starts pcscd, picks a free vpcd slot and sets
+KIOSK_TEST_PCSCD=1.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from kiosk import cccd
 from kiosk.domain import Verification
 from kiosk.errors import CardRemovedError, NoCardError
 from kiosk.ports import CanKey, MrzKey
+from vpcd_support import vpcd_port, vpcd_reader
 
 pytestmark = [
     pytest.mark.pcscd,
@@ -33,7 +36,7 @@ pytestmark = [
     ),
 ]
 
-READER = "Virtual PCD"
+READER = vpcd_reader()  # this run's vpcd slot, e.g. "Virtual PCD 00 00"
 WAIT = 20.0  # upper bound for pcscd to notice a card; the tests wait on its events
 
 
@@ -49,7 +52,7 @@ def bridge() -> Iterator[VirtualCardBridge]:
     usability = PcscCardReader.is_usable()
     if not usability:
         pytest.fail(f"KIOSK_TEST_PCSCD=1 but PC/SC is not usable: {usability.reason}")
-    b = VirtualCardBridge(host="127.0.0.1", port=35963)
+    b = VirtualCardBridge(host="127.0.0.1", port=vpcd_port())
     b.start()
     yield b
     b.stop()

@@ -21,6 +21,7 @@ from drivers.card.icao import IcaoChipReader
 from drivers.card.samples import sample_citizen
 from kiosk import cccd
 from kiosk.ports import CanKey, MrzKey
+from vpcd_support import vpcd_address, vpcd_reader
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -84,11 +85,13 @@ def test_unknown_profile_is_refused() -> None:
 needs_pcscd = pytest.mark.skipif(
     os.environ.get("KIOSK_TEST_PCSCD") != "1", reason="needs pcscd with vpcd: run through packaging/test-services.sh"
 )
+# This run's vpcd slot (KIOSK_TEST_VPCD_PORT, chosen by packaging/test-services.sh).
+VPCD_READER = vpcd_reader()
 
 
 def _serve(*switches: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "launcher.cli", "simulate-card", "--vpcd", "127.0.0.1:35963", *switches,
+        [sys.executable, "-m", "launcher.cli", "simulate-card", "--vpcd", vpcd_address(), *switches,
          "--seconds", "60"],  # fmt: skip
         stdout=subprocess.PIPE,
         text=True,
@@ -109,7 +112,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
 def test_read_card_through_pcscd(slot: int, capsys: pytest.CaptureFixture[str]) -> None:
     process = _serve("--profile", str(slot))
     try:
-        code = main(["read-card", "--reader", "Virtual PCD", "--id", sample_citizen(slot)["id_number"],
+        code = main(["read-card", "--reader", VPCD_READER, "--id", sample_citizen(slot)["id_number"],
                      "--trust", "test", "--face", "--json", "--timeout", "20"])  # fmt: skip
     finally:
         _stop(process)
@@ -133,7 +136,7 @@ def test_read_card_through_pcscd(slot: int, capsys: pytest.CaptureFixture[str]) 
 def test_read_card_of_a_tampered_chip_exits_forged(capsys: pytest.CaptureFixture[str]) -> None:
     process = _serve("--profile", "2", "--tamper-dg", "13", "--pace-refused")
     try:
-        code = main(["read-card", "--reader", "Virtual PCD", "--qr",
+        code = main(["read-card", "--reader", VPCD_READER, "--qr",
                      cccd_qr_text(sample_citizen(2)),
                      "--trust", "test", "--timeout", "20"])  # fmt: skip
     finally:
@@ -146,6 +149,6 @@ def test_read_card_of_a_tampered_chip_exits_forged(capsys: pytest.CaptureFixture
 @pytest.mark.pcscd
 @needs_pcscd
 def test_read_card_without_a_card_fails(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["read-card", "--reader", "Virtual PCD", "--can", "123456", "--timeout", "0.5"])
+    code = main(["read-card", "--reader", VPCD_READER, "--can", "123456", "--timeout", "0.5"])
     assert code == 1
     assert "read FAILED" in capsys.readouterr().out

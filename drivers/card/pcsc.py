@@ -367,7 +367,13 @@ class PcscCardReader:
 
 Observer = Callable[[bool], None]
 PNP_NOTIFICATION = "\\\\?PnP?\\Notification"  # pcsc-lite's hot-plug pseudo-reader
-MONITOR_WAIT_MS = 1000  # one SCardGetStatusChange wait; SCardCancel ends it sooner on stop
+# One SCardGetStatusChange wait. Changes end it at once and SCardCancel ends
+# it on stop, so the timeout is only a safety net; each one that expires
+# costs a client/server round trip (about 5 context switches with
+# pcsc-lite 1.9), which at 1 s made an idle kiosk wake 5 times a second
+# (bench/card_events.py).
+MONITOR_WAIT_MS = 60_000
+MONITOR_RETRY_S = 1.0  # between attempts to reach a pcscd that is gone or restarting
 
 
 class _Monitor:
@@ -391,15 +397,25 @@ class _Monitor:
     def stop(self, timeout: float = 5.0) -> None:
         with self._cond:
             self._stopping = True
-            context = self._context
             self._cond.notify_all()
-        if context is not None:
-            try:
-                _scard().SCardCancel(context)  # wakes SCardGetStatusChange at once
-            except Exception:
-                pass
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        if threading.current_thread() is self._thread:
+            return  # an observer stopping us from the monitor thread: the loop ends after it
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive():
+            # SCardCancel wakes SCardGetStatusChange at once, but only one that
+            # is already waiting: pcsc-lite drops a cancel that comes before
+            # the wait begins. So cancel again until the thread has gone.
+            with self._cond:
+                context = self._context
+            if context is not None:
+                try:
+                    _scard().SCardCancel(context)
+                except Exception:
+                    pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._thread.join(min(remaining, 0.05))
 
     def tell_current_state(self, callback: Observer, timeout: float = 5.0) -> None:
         """Tell one new observer the state the monitor last saw (after its first look)."""
@@ -430,7 +446,7 @@ class _Monitor:
                 log.warning("PC/SC monitor: %s", type(exc).__name__)
                 self._set(False)
                 with self._cond:
-                    self._cond.wait_for(lambda: self._stopping, MONITOR_WAIT_MS / 1000)
+                    self._cond.wait_for(lambda: self._stopping, MONITOR_RETRY_S)
 
     def _watch(self) -> None:
         with _Context() as ctx:
