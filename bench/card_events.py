@@ -39,7 +39,6 @@ import queue
 import random
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from drivers.card.simulated import SimulatedCardReader  # noqa: E402
 from kiosk.desk import CardWatcher  # noqa: E402
 
 POLL_INTERVAL = 0.25  # CardWatcher's default
+PCSCD_POLL = 0.4  # pcsc-lite asks a reader without its own event thread (vpcd) every 400 ms
 WAIT = 20.0  # upper bound for one tap to be seen
 
 
@@ -103,6 +103,9 @@ class Slot:
     reader: Any
     place: Callable[[], None]
     remove: Callable[[], None]
+    # Taps come after a pause drawn from [0, phase): the longest poll on the
+    # way (the watcher's, or pcscd's own), so they land at random phases of both.
+    phase: float = POLL_INTERVAL
 
 
 def simulated_slot() -> Slot:
@@ -133,7 +136,7 @@ def pcscd_slot() -> tuple[Slot, Callable[[], None]] | None:
     def remove() -> None:
         bridge.remove()
 
-    return Slot("pcscd + vpcd", reader, place, remove), bridge.stop
+    return Slot("pcscd + vpcd", reader, place, remove, PCSCD_POLL), bridge.stop
 
 
 @dataclass
@@ -177,14 +180,14 @@ def measure(slot: Slot, events: bool, taps: int, idle_seconds: float, rng: rando
     watcher.start()
     try:
         # Idle: no card; the watcher subscribed (or polls) and waits.
-        time.sleep(0.3)
+        time.sleep(min(0.3, idle_seconds))
         before, polls_before = _context_switches(), reader.polls
         time.sleep(idle_seconds)
         after, polls_after = _context_switches(), reader.polls
         wakeups = None if before is None or after is None else (after - before - 1) / idle_seconds  # -1: our sleep
         latencies = []
         for _ in range(taps):
-            time.sleep(rng.uniform(0, POLL_INTERVAL))  # a random phase of the poll
+            time.sleep(rng.uniform(0, slot.phase))  # a random phase of the polls
             tapped = time.perf_counter()
             slot.place()
             latencies.append(expect("placed") - tapped)
@@ -216,14 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few taps on the simulated reader only")
     args = parser.parse_args(argv)
     rng = random.Random(9303)
-    taps, idle = (3, 0.3) if args.quick else (30, 2.0)
+    taps, idle = (2, 0.25) if args.quick else (20, 2.0)
 
     slots: list[tuple[Slot, int]] = [(simulated_slot(), taps)]
     closers: list[Callable[[], None]] = []
     if not args.quick:
         pcscd = pcscd_slot()
         if pcscd is not None:
-            slots.append((pcscd[0], 10))  # each tap waits for pcscd's own 400 ms poll
+            slots.append((pcscd[0], 14))  # each tap waits for pcscd's own 400 ms poll
             closers.append(pcscd[1])
         else:
             print("(pcscd + vpcd not available: run under packaging/test-services.sh for the PC/SC rows)")

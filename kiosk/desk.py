@@ -137,6 +137,9 @@ class CheckInDesk:
         # may both want to read.
         self._chip_lock = threading.Lock()
         self.last_layout: TicketLayout | None = None  # kept for reprint
+        # Where a chip read asked for by a QR code or the keypad runs (see
+        # run_chip_reads_on); None: on the caller's thread.
+        self._card_thread: Callable[[Callable[[], None]], bool] | None = None
         flow.subscribe(self._forget_on_idle)
 
     # -- housekeeping --------------------------------------------------------------
@@ -252,7 +255,7 @@ class CheckInDesk:
         typed = TypedId(id12)
         self._pending_qr = typed
         if self._card_on_reader:
-            self._read_chip(typed)
+            self._read_chip_on_card_thread(typed)
         else:
             self.flow.start("place_card_after_id")
 
@@ -271,7 +274,7 @@ class CheckInDesk:
         if isinstance(code, CccdQr):
             self._pending_qr = code
             if self._card_on_reader:
-                self._read_chip(code)
+                self._read_chip_on_card_thread(code)
             else:
                 self.flow.start("place_card_after_qr")
         elif isinstance(code, BhytQr):
@@ -352,6 +355,27 @@ class CheckInDesk:
         # With today's date the law rule orders keys: still valid first.
         keys += cccd.mrz_keys_for(qr.id_number, qr.date_of_birth, qr.date_of_issue, today=self._clock.now().date())
         return keys
+
+    def run_chip_reads_on(self, submit: Callable[[Callable[[], None]], bool]) -> None:
+        """Send the chip reads a QR code or the keypad asks for to the card's
+        owner thread (`CardWatcher.run_on_card_thread`), where the reads a
+        tap starts already run: every conversation with the card is then on
+        one thread, not on the scanner's or the UI worker's. `submit`
+        answering False (the watcher is not running) reads on the caller's
+        thread, as without it."""
+        self._card_thread = submit
+
+    def _read_chip_on_card_thread(self, qr: CccdQr | TypedId) -> None:
+        submit = self._card_thread
+        if submit is None or not submit(lambda: self._read_chip_if_still_wanted(qr)):
+            self._read_chip(qr)
+
+    def _read_chip_if_still_wanted(self, qr: CccdQr | TypedId) -> None:
+        # Queued behind taps: the patient may meanwhile have been identified
+        # by them, lifted the card, or left (the session wiped).
+        state = self.flow.state
+        if state.step in (Step.IDLE, Step.IDENTIFY) and not state.busy and self._pending_qr is qr and self._card_on_reader:
+            self._read_chip(qr)
 
     def _read_chip(self, qr: CccdQr | TypedId) -> None:
         if not self._chip_lock.acquire(blocking=False):
@@ -658,6 +682,11 @@ class CheckInDesk:
         self._printer.print_ticket(self.last_layout)
 
 
+# What the card watcher's thread is handed: a presence change, a job to run
+# (a chip read asked for by a QR code or the keypad), or None (stop).
+_WatcherItem = bool | Callable[[], None] | None
+
+
 class CardWatcher:
     """Tells the desk about taps, on its own thread.
 
@@ -688,7 +717,7 @@ class CardWatcher:
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._changes: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        self._changes: queue.SimpleQueue[_WatcherItem] = queue.SimpleQueue()
         self._mode = "stopped"
 
     @property
@@ -708,17 +737,27 @@ class CardWatcher:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self, changes: queue.SimpleQueue[bool | None]) -> None:
+    def run_on_card_thread(self, job: Callable[[], None]) -> bool:
+        """Queue `job` (a chip read a QR code or the keypad asked for) to run
+        on this watcher's thread, after the taps already queued; False when
+        the watcher is not running (the caller then does it itself)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or self._stop.is_set():
+            return False
+        self._changes.put(job)
+        return True
+
+    def _run(self, changes: queue.SimpleQueue[_WatcherItem]) -> None:
         try:
             if isinstance(self._reader, CardPresenceEvents) and self._follow_events(self._reader, changes):
                 return
             self._mode = "polling"
-            self._poll()
+            self._poll(changes)
         finally:
             if self._thread is threading.current_thread():  # not a newer run's thread
                 self._mode = "stopped"
 
-    def _follow_events(self, reader: CardPresenceEvents, changes: queue.SimpleQueue[bool | None]) -> bool:
+    def _follow_events(self, reader: CardPresenceEvents, changes: queue.SimpleQueue[_WatcherItem]) -> bool:
         """False when the reader could not take an observer (then we poll)."""
         observer = changes.put  # one object, so remove_observer finds it again
         try:
@@ -735,7 +774,10 @@ class CardWatcher:
                 change = changes.get()  # blocks without waking until a change or stop()
                 if change is None:
                     continue  # stop() (the loop condition ends it)
-                present = self._apply(present, change)
+                if isinstance(change, bool):
+                    present = self._apply(present, change)
+                else:
+                    self._run_job(change)
         finally:
             try:
                 reader.remove_observer(observer)
@@ -743,7 +785,7 @@ class CardWatcher:
                 log.warning("card reader observer not removed: %s", exc.code)
         return True
 
-    def _poll(self) -> None:
+    def _poll(self, changes: queue.SimpleQueue[_WatcherItem]) -> None:
         present = False
         while not self._stop.is_set():
             try:
@@ -752,7 +794,19 @@ class CardWatcher:
                 log.warning("card reader unavailable: %s", exc.code)
                 now_present = False
             present = self._apply(present, now_present)
-            self._stop.wait(self._interval)
+            try:
+                item = changes.get(timeout=self._interval)  # the poll's pause; a job or stop() ends it
+            except queue.Empty:
+                continue
+            if item is not None and not isinstance(item, bool):
+                self._run_job(item)
+
+    @staticmethod
+    def _run_job(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:
+            log.exception("queued card job failed")
 
     def _apply(self, present: bool, now_present: bool) -> bool:
         """Call the desk for a change of presence; the new presence."""

@@ -373,6 +373,7 @@ def build_kiosk(config: KioskConfig, *, ticket_folder: Path | None = None) -> Ki
         keeper = LeaseKeeper(outbox, hub, block_size=block, low_water=max(1, block // 2))
         keep_topped_up(sync, keeper, _departments, lambda: clock.now().astimezone(VIETNAM_TZ).date())
     watcher = CardWatcher(card_reader, desk.card_placed, desk.card_removed)
+    desk.run_chip_reads_on(watcher.run_on_card_thread)  # one thread talks to the card
     payment_watcher = PaymentWatcher(desk.payment_pending, desk.refresh_payment) if config["payment.enabled"] else None
     if camera is not None:
         from drivers.camera.decoder import ZxingQrDecoder

@@ -52,7 +52,8 @@ take_vpcd_port() {
     # Created readable by all and opened read-only: another user's run can
     # lock the same file (a sticky /tmp refuses O_CREAT on others' files).
     [ -e "$lock" ] || (umask 022 && : >"$lock") 2>/dev/null
-    exec 8<"$lock" || return 1
+    [ -r "$lock" ] || return 1  # checked first: a failed `exec` redirection ends a POSIX shell
+    exec 8<"$lock"
     flock -n 8 || { exec 8>&-; return 1; }
 }
 
@@ -105,8 +106,12 @@ if command -v pcscd >/dev/null 2>&1 && [ -e /etc/reader.conf.d/vpcd ]; then
             export KIOSK_TEST_PCSCD=1 KIOSK_TEST_VPCD_PORT="$vpcd_port"
         else
             unset KIOSK_TEST_PCSCD
-            echo "test-services: no free vpcd port (in use by other runs:${tried:- none listening});" \
-                "PC/SC tests will be skipped" >&2
+            if [ -n "$tried" ]; then
+                why="every vpcd port is taken by another test run:$tried"
+            else
+                why="vpcd listens on none of ${KIOSK_TEST_VPCD_PORT:-35963-35978}"
+            fi
+            echo "test-services: $why; PC/SC tests will be skipped" >&2
         fi
     else
         echo "test-services: pcscd did not start; PC/SC tests will be skipped" >&2

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -115,7 +115,9 @@ class WriterQueue:
         self._held = False
         self._waiters: deque[threading.Event] = deque()
 
-    def acquire(self, timeout: float = _WRITER_WAIT_SECONDS) -> bool:
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Wait for this thread's turn; False after `timeout` (default 30 s)."""
+        timeout = _WRITER_WAIT_SECONDS if timeout is None else timeout
         with self._mutex:
             if not self._held and not self._waiters:
                 self._held = True
@@ -215,7 +217,13 @@ def _make_sqlite_transactions_immediate(engine: Engine, queue: WriterQueue | Non
             connection.exec_driver_sql("BEGIN IMMEDIATE")
             return
         if not queue.acquire():
-            raise sqlite3.OperationalError("database is locked (no turn in the hub's writer queue within 30 s)")
+            # The same error, wrapped the same way, as SQLite's own busy
+            # timeout gives: callers handle one kind of "locked".
+            raise exc.OperationalError(
+                "BEGIN IMMEDIATE",
+                None,
+                sqlite3.OperationalError("database is locked (no turn in the hub's writer queue in time)"),
+            )
         dbapi_connection.writer_queue = queue
         dbapi_connection.holds_turn = True
         try:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -130,14 +131,19 @@ def record_patient(session: Session, reg: Registration, now: datetime) -> Patien
     card = (reg.insurance.card_code if reg.insurance else None) or reg.identity.insurance_card_code
     note: str | None = None
 
-    holder = _locked(session, Patient.bhxh_number == number) if number else None
+    # One read for both: the record under this key and the one holding the
+    # number (the same row, two rows, or none).
+    condition = Patient.patient_key == key if number is None else or_(Patient.patient_key == key, Patient.bhxh_number == number)
+    found = _locked(session, condition)
+    by_key = next((p for p in found if p.patient_key == key), None)
+    holder = next((p for p in found if number is not None and p.bhxh_number == number), None)
     if not key_is_cccd(key):
-        record = holder or _locked(session, Patient.patient_key == key)
+        record = holder or by_key
         if record is None:
             record = _new(session, key, None, number, citizen, card, now)
     else:
         cccd = key[5:]
-        record = _locked(session, Patient.patient_key == key)
+        record = by_key
         if record is None:
             if holder is not None and holder.id_number is None:
                 # Came before with only the BHYT card: the same person, now
@@ -165,10 +171,11 @@ def record_patient(session: Session, reg: Registration, now: datetime) -> Patien
     return PatientMatch(record.id, note)
 
 
-def _locked(session: Session, condition: object) -> Patient | None:
-    # FOR UPDATE: a concurrent upgrade or merge of this record waits for ours
-    # and then re-reads it (PostgreSQL); SQLite ignores it and needs none.
-    return session.scalar(select(Patient).where(condition).with_for_update())
+def _locked(session: Session, condition: Any) -> list[Patient]:
+    # FOR UPDATE: a concurrent upgrade or merge of these records waits for
+    # ours and then re-reads them (PostgreSQL); SQLite ignores it and needs
+    # none (BEGIN IMMEDIATE).
+    return list(session.scalars(select(Patient).where(condition).order_by(Patient.id).with_for_update()).all())
 
 
 def _new(

@@ -40,3 +40,11 @@ def test_chip_read_bench_quick(capsys) -> None:
     out = capsys.readouterr().out
     assert "Chip read cost per strategy" in out
     assert "automatic / fixed 223" in out and "floor" in out
+
+
+def test_card_events_bench_quick(capsys) -> None:
+    bench = _load("card_events")
+    assert bench.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "events against polling" in out
+    assert "polling / events" in out and "idle wakeups" in out

@@ -22,6 +22,7 @@ from drivers.card.simulated import SimulatedCardReader
 from kiosk.desk import CardWatcher
 from kiosk.errors import CardError
 from kiosk.ports import CardPresenceEvents
+from kiosk.qr import parse_qr
 
 WAIT = 10.0  # upper bound for another thread to act
 
@@ -232,6 +233,33 @@ def test_stop_unsubscribes_and_a_restart_sees_the_card(recorder: Recorder) -> No
     assert reader._observers == []
 
 
+@pytest.mark.parametrize("events", [True, False], ids=["events", "polling"])
+def test_queued_jobs_run_on_the_watcher_thread_after_the_taps_before_them(recorder: Recorder, events: bool) -> None:
+    slot = SimulatedCardReader()
+    reader = slot if events else PollOnlyReader(slot)
+    watcher = CardWatcher(reader, recorder.placed, recorder.removed, interval=0.001)
+    assert not watcher.run_on_card_thread(lambda: None)  # not running: the caller does it itself
+    watcher.start()
+    try:
+        slot.place(sample_chip(1))
+        assert recorder.next()[0] == "placed"
+
+        def job() -> None:
+            recorder.calls.put(("job", threading.current_thread().name))
+
+        def broken() -> None:
+            raise RuntimeError("job broke")
+
+        assert watcher.run_on_card_thread(broken)  # logged; the watcher goes on
+        assert watcher.run_on_card_thread(job)
+        assert recorder.next() == ("job", "card-watcher")
+        slot.remove()
+        assert recorder.next()[0] == "removed"
+    finally:
+        watcher.stop()
+    assert not watcher.run_on_card_thread(lambda: None)
+
+
 # -- through the real wiring: the desk reads the chip on the watcher's thread ---------------------
 
 
@@ -300,3 +328,34 @@ def test_desk_reads_on_the_watcher_thread_and_a_lift_mid_read_is_card_pulled(kio
     seen = until(Step.IDENTITY_CHECK)
     assert kiosk.flow.state.session.identity.citizen.id_number == sample_citizen(2)["id_number"]
     assert {thread for state, thread in seen if state.busy} == {"card-watcher"}
+
+
+def test_a_qr_shown_after_the_tap_is_read_on_the_watcher_thread(kiosk) -> None:  # noqa: ANN001
+    from kiosk.flow import Step
+
+    until = _states(kiosk)
+    kiosk.desk.begin()
+    kiosk.card_reader.place(sample_chip(1))  # no key yet: the desk asks for the QR
+    until(Step.IDENTIFY)
+    assert _wait_for_prompt(kiosk, "show_qr")
+    kiosk.desk.qr_scanned(_qr(1))  # from this (the scanner's) thread
+    seen = until(Step.IDENTITY_CHECK)
+    assert kiosk.flow.state.session.identity.citizen.id_number == sample_citizen(1)["id_number"]
+    assert {thread for state, thread in seen if state.busy} == {"card-watcher"}
+
+
+def test_a_queued_read_is_dropped_once_the_card_is_gone(kiosk) -> None:  # noqa: ANN001
+    desk = kiosk.desk
+    desk.begin()
+    qr = parse_qr(_qr(1))
+    desk._pending_qr = qr  # the QR came while the card lay on the reader ...
+    desk._read_chip_if_still_wanted(qr)  # ... which it had left when the job ran
+    assert kiosk.flow.state.prompt == "place_card" and not kiosk.flow.state.busy
+
+
+def _wait_for_prompt(kiosk, prompt: str) -> bool:  # noqa: ANN001
+    seen: queue.Queue[str] = queue.Queue()
+    kiosk.flow.subscribe(lambda state: seen.put(state.prompt))
+    while True:
+        if seen.get(timeout=WAIT) == prompt:
+            return True
