@@ -122,7 +122,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         if settings.resolved_database_url().startswith("sqlite"):
             logging.getLogger(__name__).warning(
-                "several workers on SQLite serialise every write; use PostgreSQL for more than a few kiosks"
+                "several workers on SQLite serialise every write, and between workers through SQLite's "
+                "busy handler, whose slowest waits run to seconds; use PostgreSQL for more than a few kiosks"
             )
         # Workers are separate processes; they rebuild the settings from the
         # environment they inherit.

@@ -39,7 +39,7 @@ from server.db import create_hub_engine, session_factory
 from server.embedded import EmbeddedHub, start_embedded_hub
 from server.models import Patient
 from server.models import Registration as RegistrationRow
-from server.patients import SHARED_BHXH_NOTE
+from server.patients import OTHER_BHXH_NOTE, SHARED_BHXH_NOTE
 from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
 
 
@@ -345,3 +345,14 @@ def test_the_migration_links_numbers_and_leaves_ambiguous_ones_to_the_next_check
     }
     migrate.downgrade(url, revision="0005_outage_band")
     migrate.upgrade(url)
+
+
+def test_a_second_bhxh_number_for_one_cccd_is_flagged_and_the_first_kept(hub: EmbeddedHub) -> None:
+    cccd, card = someone()
+    _, other_card = someone()
+    client(hub).register(by_chip(hub, cccd, card))
+    flagged = client(hub).register(by_chip(hub, cccd, other_card))
+    notes = {a["registration_key"]: a["attention"] for a in admin_get(hub, "/attention").json()}
+    assert notes.get(flagged.registration_key) == OTHER_BHXH_NOTE
+    (record,) = [r for r in records_for(hub, cccd, card) if r.id_number == cccd]
+    assert record.bhxh_number == card[-10:], "a person's BHXH number is lifelong: the first link stays"
