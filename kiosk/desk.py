@@ -516,6 +516,25 @@ class CheckInDesk:
     def retry(self) -> None:
         self.touch()
         self.flow.retry()
+        # "Thử lại" with the card still lying on the reader: the watcher
+        # reports changes only, so no tap will come. Ask the reader itself,
+        # on the card's thread: the desk's own idea may also be stale after a
+        # lift-and-replace quicker than PC/SC looks at the slot.
+        qr = self._pending_qr
+        if qr is not None and self.flow.state.step is Step.IDENTIFY:
+            submit = self._card_thread
+            if submit is None or not submit(lambda: self._read_again_if_card_present(qr)):
+                self._read_again_if_card_present(qr)
+
+    def _read_again_if_card_present(self, qr: CccdQr | TypedId) -> None:
+        try:
+            present = self._card_reader.card_present()
+        except KioskError as exc:
+            log.info("card presence unknown on retry: %s", exc.code)
+            return
+        if present:
+            self._card_on_reader = True
+            self._read_chip_if_still_wanted(qr)
 
     def finish(self) -> None:
         self.flow.finish()

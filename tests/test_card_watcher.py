@@ -359,3 +359,21 @@ def _wait_for_prompt(kiosk, prompt: str) -> bool:  # noqa: ANN001
     while True:
         if seen.get(timeout=WAIT) == prompt:
             return True
+
+
+def test_retry_with_the_card_still_on_the_reader_reads_it_again(kiosk) -> None:  # noqa: ANN001
+    # The read fails (a garbled secure-messaging answer) while the card stays
+    # put; the patient presses "Thử lại" without touching the card. No tap
+    # will come, so the desk must look at the reader itself.
+    from kiosk.flow import Step
+
+    until = _states(kiosk)
+    kiosk.desk.begin()
+    kiosk.desk.qr_scanned(_qr(3))
+    kiosk.card_reader.place(sample_chip(3, faults=ChipFaults(corrupt_response_mac=frozenset({1}))))
+    until(Step.ERROR)
+    assert kiosk.card_reader.card_present()
+    kiosk.desk.retry()
+    seen = until(Step.IDENTITY_CHECK)
+    assert kiosk.flow.state.session.identity.citizen.id_number == sample_citizen(3)["id_number"]
+    assert {thread for state, thread in seen if state.busy} == {"card-watcher"}
