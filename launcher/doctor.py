@@ -176,7 +176,8 @@ def _check_card(config: KioskConfig | None, probes: Probes, report: Report) -> N
         report.add("pcscd", missing, str(exc))
         return
     report.add("pcscd", OK, "reachable")
-    # vsmartcard-vpcd makes pcscd listen on 0.0.0.0:35963 for a virtual
+    # vsmartcard-vpcd makes pcscd listen on 0.0.0.0:35963 and up (one port
+    # per virtual slot; Debian builds two: 35963, 35964) for a virtual
     # card: anyone on the network could present a forged card. Test
     # machines only.
     virtual = [r for r in readers if "virtual pcd" in r.casefold()]
@@ -186,7 +187,7 @@ def _check_card(config: KioskConfig | None, probes: Probes, report: Report) -> N
             "card readers",
             FAIL if wanted else WARN,
             f"{len(virtual)} virtual reader(s) of vsmartcard-vpcd present: it accepts cards over the "
-            "network (port 35963); remove the package on production kiosks (apt-get purge vsmartcard-vpcd)",
+            "network (ports 35963 and up, one per slot); remove the package on production kiosks (apt-get purge vsmartcard-vpcd)",
         )
     if not physical:
         report.add("card reader", missing, "no PC/SC reader connected (plug in the contactless reader)")
