@@ -24,7 +24,7 @@ demo: system venv
 
 test: system venv
 	$(BIN)/lint-imports
-	sh packaging/test-services.sh $(BIN)/python -m pytest
+	KIOSK_TEST_REQUIRE_SERVICES=1 sh packaging/test-services.sh $(BIN)/python -m pytest
 	$(MAKE) package-test
 
 # The .deb packages (vn-checkin-kiosk, vn-checkin-hub) into dist/; see docs/DEPLOY.md.

@@ -68,78 +68,97 @@ other_run_on_pcscd() {
     return 1
 }
 
-# --- pcscd + vpcd -------------------------------------------------------------
-# pcscd answers on its socket; a process that exists but does not answer (a
-# zombie, or one shutting down) does not count.
-pcscd_socket=/run/pcscd/pcscd.comm
-pcscd_answers() { [ -S "$pcscd_socket" ] && ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z'; }
-if command -v pcscd >/dev/null 2>&1 && [ -e /etc/reader.conf.d/vpcd ]; then
-    if ! pcscd_answers; then
-        # --foreground so we own the process and can stop it; the vpcd
-        # readers from /etc/reader.conf.d/vpcd listen on 35963, 35964, ...
-        mkdir -p /run/pcscd 2>/dev/null || true
-        pcscd --foreground >/tmp/kiosk-test-pcscd.log 2>&1 &
-        started_pcscd=$!
-        tries=0
-        while ! pcscd_answers && [ $tries -lt 50 ]; do
-            sleep 0.1
-            tries=$((tries + 1))
-        done
+# Missing services skip their tests, unless KIOSK_TEST_REQUIRE_SERVICES=1
+# (`make test`, so CI cannot go green without them): then the run fails.
+missing_service() {
+    echo "test-services: $1" >&2
+    if [ "${KIOSK_TEST_REQUIRE_SERVICES:-}" = 1 ]; then
+        echo "test-services: KIOSK_TEST_REQUIRE_SERVICES=1: stopping" >&2
+        exit 1
     fi
-    if pcscd_answers; then
-        # The slots open as pcscd reads its reader.conf; give them a moment.
-        tries=0
-        while ! vpcd_listening 35963 && [ $tries -lt 50 ]; do
-            sleep 0.1
-            tries=$((tries + 1))
-        done
-        tried=""
-        for port in ${KIOSK_TEST_VPCD_PORT:-$(seq 35963 35978)}; do
-            vpcd_listening "$port" || continue
-            tried="$tried $port"
-            if take_vpcd_port "$port"; then
-                vpcd_port=$port
-                break
-            fi
-        done
-        if [ -n "$vpcd_port" ]; then
-            export KIOSK_TEST_PCSCD=1 KIOSK_TEST_VPCD_PORT="$vpcd_port"
-        else
-            unset KIOSK_TEST_PCSCD
-            if [ -n "$tried" ]; then
-                why="every vpcd port is taken by another test run:$tried"
+}
+
+# Everything runs from one function, called on the script's last line: sh
+# reads a script as it goes, and a file edited during a long test run would
+# otherwise be read from the middle of its new text.
+main() {
+    # --- pcscd + vpcd -------------------------------------------------------------
+    # pcscd answers on its socket; a process that exists but does not answer (a
+    # zombie, or one shutting down) does not count.
+    pcscd_socket=/run/pcscd/pcscd.comm
+    pcscd_answers() { [ -S "$pcscd_socket" ] && ps -C pcscd -o stat= 2>/dev/null | grep -qv '^Z'; }
+    if command -v pcscd >/dev/null 2>&1 && [ -e /etc/reader.conf.d/vpcd ]; then
+        if ! pcscd_answers; then
+            # --foreground so we own the process and can stop it; the vpcd
+            # readers from /etc/reader.conf.d/vpcd listen on 35963, 35964, ...
+            mkdir -p /run/pcscd 2>/dev/null || true
+            pcscd --foreground >/tmp/kiosk-test-pcscd.log 2>&1 &
+            started_pcscd=$!
+            tries=0
+            while ! pcscd_answers && [ $tries -lt 50 ]; do
+                sleep 0.1
+                tries=$((tries + 1))
+            done
+        fi
+        if pcscd_answers; then
+            # The slots open as pcscd reads its reader.conf; give them a moment.
+            tries=0
+            while ! vpcd_listening 35963 && [ $tries -lt 50 ]; do
+                sleep 0.1
+                tries=$((tries + 1))
+            done
+            tried=""
+            for port in ${KIOSK_TEST_VPCD_PORT:-$(seq 35963 35978)}; do
+                vpcd_listening "$port" || continue
+                tried="$tried $port"
+                if take_vpcd_port "$port"; then
+                    vpcd_port=$port
+                    break
+                fi
+            done
+            if [ -n "$vpcd_port" ]; then
+                export KIOSK_TEST_PCSCD=1 KIOSK_TEST_VPCD_PORT="$vpcd_port"
             else
-                why="vpcd listens on none of ${KIOSK_TEST_VPCD_PORT:-35963-35978}"
+                unset KIOSK_TEST_PCSCD
+                if [ -n "$tried" ]; then
+                    why="every vpcd port is taken by another test run:$tried"
+                else
+                    why="vpcd listens on none of ${KIOSK_TEST_VPCD_PORT:-35963-35978}"
+                fi
+                missing_service "$why; PC/SC tests will be skipped"
             fi
-            echo "test-services: $why; PC/SC tests will be skipped" >&2
+        else
+            cat /tmp/kiosk-test-pcscd.log >&2 2>/dev/null || true
+            missing_service "pcscd did not start; PC/SC tests will be skipped"
         fi
     else
-        echo "test-services: pcscd did not start; PC/SC tests will be skipped" >&2
-        cat /tmp/kiosk-test-pcscd.log >&2 2>/dev/null || true
+        missing_service "pcscd or vsmartcard-vpcd missing; PC/SC tests will be skipped"
     fi
-else
-    echo "test-services: pcscd or vsmartcard-vpcd missing; PC/SC tests will be skipped" >&2
-fi
 
-# --- PostgreSQL ---------------------------------------------------------------
-initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -n 1)
-if [ -n "$initdb" ]; then
-    pgbin=$(dirname "$initdb")
-    pgdata=$(mktemp -d /tmp/kiosk-test-pg.XXXXXX)
-    if [ "$(id -u)" -eq 0 ]; then
-        # PostgreSQL refuses to run as root.
-        chown postgres "$pgdata"
-        pg_run="runuser -u postgres --"
-    fi
-    port=${KIOSK_TEST_PG_PORT:-55432}
-    if $pg_run "$pgbin/initdb" -D "$pgdata" -A trust -U kiosk -E UTF8 >/dev/null 2>&1 \
-       && $pg_run "$pgbin/pg_ctl" -D "$pgdata" -w -l "$pgdata/log" \
-            -o "-h 127.0.0.1 -p $port -k $pgdata" start >/dev/null 2>&1; then
-        export KIOSK_TEST_POSTGRES_URL="postgresql+psycopg://kiosk@127.0.0.1:$port/postgres"
+    # --- PostgreSQL ---------------------------------------------------------------
+    initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -n 1)
+    if [ -n "$initdb" ]; then
+        pgbin=$(dirname "$initdb")
+        pgdata=$(mktemp -d /tmp/kiosk-test-pg.XXXXXX)
+        if [ "$(id -u)" -eq 0 ]; then
+            # PostgreSQL refuses to run as root.
+            chown postgres "$pgdata"
+            pg_run="runuser -u postgres --"
+        fi
+        port=${KIOSK_TEST_PG_PORT:-55432}
+        if $pg_run "$pgbin/initdb" -D "$pgdata" -A trust -U kiosk -E UTF8 >/dev/null 2>&1 \
+           && $pg_run "$pgbin/pg_ctl" -D "$pgdata" -w -l "$pgdata/log" \
+                -o "-h 127.0.0.1 -p $port -k $pgdata" start >/dev/null 2>&1; then
+            export KIOSK_TEST_POSTGRES_URL="postgresql+psycopg://kiosk@127.0.0.1:$port/postgres"
+        else
+            cat "$pgdata/log" 2>/dev/null >&2 || true
+            missing_service "could not start PostgreSQL; PostgreSQL tests will be skipped"
+        fi
     else
-        echo "test-services: could not start PostgreSQL; PostgreSQL tests will be skipped" >&2
-        cat "$pgdata/log" 2>/dev/null >&2 || true
+        missing_service "PostgreSQL (initdb) missing; PostgreSQL tests will be skipped"
     fi
-fi
 
-"$@"
+    "$@"
+}
+
+main "$@"; exit $?
