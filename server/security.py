@@ -11,9 +11,8 @@ any nonce it has already seen from that kiosk within the window, so a captured
 request cannot be sent again. The path is the one on the wire (raw, with its
 query string): a reverse proxy in front of the hub must not rewrite it.
 
-The kiosk side of the same scheme is `drivers.hub.http_client`; the two are
-kept apart by the layering rules and checked against each other by the
-end-to-end tests.
+Both ends compute the signature with `kiosk.request_signing`; the kiosk's
+side is `drivers.hub.http_client`.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kiosk.request_signing import sign_request
 from server.db import upsert
 from server.models import AdminToken, Kiosk, RateWindow, RequestNonce
 
@@ -39,17 +39,6 @@ SIGNATURE_HEADERS = ("X-Kiosk-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 _NONCE_PATTERN = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 _KIOSK_ID_PATTERN = re.compile(r"[A-Za-z0-9_\-]{1,40}")
 RATE_WINDOW_SECONDS = 60
-
-
-def canonical_request(method: str, path_and_query: str, body: bytes, timestamp: str, nonce: str) -> bytes:
-    return "\n".join(
-        [method.upper(), path_and_query, hashlib.sha256(body).hexdigest(), timestamp, nonce]
-    ).encode("utf-8")
-
-
-def sign(secret: str, method: str, path_and_query: str, body: bytes, timestamp: str, nonce: str) -> str:
-    message = canonical_request(method, path_and_query, body, timestamp, nonce)
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 class SecretBox:
@@ -178,7 +167,7 @@ class KioskAuthenticator:
             # Wrong server key (settings changed) or a tampered row: the kiosk
             # cannot be authenticated until an admin re-issues its credential.
             raise AuthFailure(401, "kiosk credential unusable on this hub; re-issue it") from None
-        expected = sign(secret, method, path_and_query, body, timestamp, nonce)
+        expected = sign_request(secret, method, path_and_query, body, timestamp, nonce)
         if not hmac.compare_digest(expected, signature.strip().lower()):
             raise AuthFailure(401, "signature does not match")
 

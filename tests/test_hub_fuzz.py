@@ -21,7 +21,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drivers.hub.http_client import sign_request
+from kiosk.request_signing import sign_request
 from server.embedded import EmbeddedHub, start_embedded_hub
 
 KIOSK_POSTS = ["/api/v1/registrations", "/api/v1/insurance/check", "/api/v1/papers/lookup", "/api/v1/kiosks/heartbeat"]

@@ -36,8 +36,6 @@ is nothing better; the hub records its own received_at beside it.
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -64,6 +62,7 @@ from kiosk.domain import (
 )
 from kiosk.errors import HubRejected, HubUnavailable, VneidExpired, VneidRejected
 from kiosk.payment import PaymentStatus
+from kiosk.request_signing import sign_request
 from kiosk.records import (
     citizen_from_dict,
     citizen_to_dict,
@@ -105,14 +104,6 @@ def hub_clock_offset(date_header: str | None, sent_at: float, received_at: float
     """The middle of `hub_clock_bounds`: the best single estimate of the offset."""
     bounds = hub_clock_bounds(date_header, sent_at, received_at)
     return None if bounds is None else (bounds[0] + bounds[1]) / 2
-
-
-def sign_request(secret: str, method: str, path_and_query: str, body: bytes, timestamp: str, nonce: str) -> str:
-    """hex HMAC-SHA256 over METHOD \\n PATH?QUERY \\n hex(SHA-256(body)) \\n TIMESTAMP \\n NONCE."""
-    message = "\n".join(
-        [method.upper(), path_and_query, hashlib.sha256(body).hexdigest(), timestamp, nonce]
-    ).encode("utf-8")
-    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
