@@ -365,6 +365,31 @@ class CheckInDesk:
         thread, as without it."""
         self._card_thread = submit
 
+    def share_card(self, job: Callable[[bool], None]) -> None:
+        """Run `job`, a talk with the card that is not a patient's read (the
+        technician's test read), where and as the patient's reads run: on the
+        card's thread (the caller's when no watcher runs, as above) and
+        holding the chip lock. Two conversations at once would break both:
+        a plain APDU in the middle of a secure messaging session ends it on
+        the chip (which "MUST abort Secure Messaging" on a plain APDU, ICAO
+        9303-11 §9.8), and the reader's next protected APDU fails.
+        `job(True)`: the card is the job's; `job(False)`: a read holds it on
+        another thread, so the job must leave the card alone. Returns once
+        `job` ran or was queued."""
+
+        def exclusive() -> None:
+            if not self._chip_lock.acquire(blocking=False):
+                job(False)
+                return
+            try:
+                job(True)
+            finally:
+                self._chip_lock.release()
+
+        submit = self._card_thread
+        if submit is None or not submit(exclusive):
+            exclusive()
+
     def _read_chip_on_card_thread(self, qr: CccdQr | TypedId) -> None:
         submit = self._card_thread
         if submit is None or not submit(lambda: self._read_chip_if_still_wanted(qr)):

@@ -295,6 +295,11 @@ class OutboxMonitor(Protocol):
 # (url, kiosk_id, secret) -> reached and accepted? Raises KioskError with a code.
 HubProbe = Callable[[str, str, str], bool]
 
+# Hands a job to whoever owns the card (`kiosk.desk.CheckInDesk.share_card`):
+# run on the card's thread, never beside a patient's read; the job is told
+# whether the card is its own (True) or held by a read elsewhere (False).
+CardSharing = Callable[[Callable[[bool], None]], None]
+
 
 class TechnicianConsole(Protocol):
     """What the technician pages call (ui/ types against this)."""
@@ -456,6 +461,54 @@ EMRTD_AID = bytes.fromhex("A0000002471001")
 SELECT_EMRTD = bytes([0x00, 0xA4, 0x04, 0x0C, len(EMRTD_AID)]) + EMRTD_AID
 
 
+# The answer of a test read that did not get the card in time.
+READER_BUSY = "reader_busy"
+TEST_READ_TIMEOUT = 15.0
+
+
+class _CardTurn:
+    """One test read handed to the card's thread, and its answer back.
+
+    The waiting thread gives up after its timeout; a turn given up before it
+    began leaves the card alone when its time comes (nobody waits for its
+    answer any more, and the technician was told the reader is busy)."""
+
+    def __init__(self, work: Callable[[], TestReadResult]) -> None:
+        self._work = work
+        self._lock = threading.Lock()
+        self._state = "queued"  # then "running", or "abandoned"
+        self._done = threading.Event()
+        self._result = TestReadResult(False, READER_BUSY)
+        self._error: Exception | None = None
+
+    def __call__(self, card_is_ours: bool) -> None:
+        with self._lock:
+            if self._state != "queued":
+                return
+            self._state = "running"
+        try:
+            if card_is_ours:
+                self._result = self._work()
+        except Exception as exc:  # raised again on the waiting thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float) -> TestReadResult:
+        if not self._done.wait(timeout):
+            with self._lock:
+                if self._state == "queued":
+                    self._state = "abandoned"
+                    return TestReadResult(False, READER_BUSY)
+            # It began just as the time ran out: one SELECT, so one more
+            # bound at most (a reader that hangs mid-APDU still ends here).
+            if not self._done.wait(timeout):
+                return TestReadResult(False, READER_BUSY)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
 @dataclass
 class Devices:
     """The ports the console drives; any may be absent on a given kiosk."""
@@ -466,6 +519,9 @@ class Devices:
     decoder: QrDecoder | None = None
     outbox: OutboxMonitor | None = None
     hub_probe: HubProbe | None = None
+    # None: nothing else talks to the card (a console without a desk), so
+    # the test read talks to it directly.
+    share_card: CardSharing | None = None
 
 
 @dataclass
@@ -480,6 +536,9 @@ class KioskTechnician:
     recent_log: RecentLog | None = None
     kiosk_id: str = ""
     window_frames: int = 30
+    # How long a test read waits for the card to be free (a patient's read
+    # takes seconds; the face image most of them) before it says "busy".
+    test_read_timeout: float = TEST_READ_TIMEOUT
     _events: collections.deque[CardEvent] = field(default_factory=lambda: collections.deque(maxlen=50))
     _watcher: Any = None
     _recent_hits: collections.deque[bool] = field(default_factory=lambda: collections.deque(maxlen=30))
@@ -517,7 +576,24 @@ class KioskTechnician:
 
     def test_read(self) -> TestReadResult:
         """Power the card and SELECT the eMRTD application: proves reader,
-        field and chip without a key and without reading personal data."""
+        field and chip without a key and without reading personal data.
+
+        The card is shared with the patients' reads (`Devices.share_card`):
+        the test read runs as one more job on the card's thread, after the
+        read under way, and this (the technician page's worker) thread waits
+        for its answer at most `test_read_timeout`, then answers
+        `READER_BUSY` instead of hanging."""
+        share = self.devices.share_card
+        if share is None:
+            result = self._select_emrtd()
+        else:
+            turn = _CardTurn(self._select_emrtd)
+            share(turn)
+            result = turn.wait(self.test_read_timeout)
+        self.audit("test_read", result=result.code)
+        return result
+
+    def _select_emrtd(self) -> TestReadResult:
         reader = self.devices.card_reader
         try:
             if not reader.card_present():
@@ -534,7 +610,8 @@ class KioskTechnician:
             result = TestReadResult(False, exc.code)
         except KioskError as exc:
             result = TestReadResult(False, exc.code)
-        self.audit("test_read", result=result.code)
+        # The status word and a code only: nothing the chip holds.
+        log.info("test read: %s %s", result.code, result.detail)
         return result
 
     # -- camera ------------------------------------------------------------------------------------

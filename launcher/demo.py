@@ -1,7 +1,8 @@
 """`kiosk demo`: the whole kiosk on simulated devices with an in-process hub.
 
-With a display it opens the kiosk full screen plus a small simulator panel
-(keys 1–4 tap a sample citizen's card, 0 lifts it). Without one (CI, an SSH
+With a display it opens the kiosk full screen plus the simulator panel, a
+small handle in the top bar's free middle (keys 1–4 tap a sample citizen's
+card, 0 lifts it). Without one (CI, an SSH
 session) it checks in every sample citizen through the real screens on
 Qt's offscreen platform, saves a screenshot of every screen it passes and
 every printed ticket into the output folder, and exits 0 when every citizen
@@ -224,7 +225,6 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
     from launcher.wiring import build_kiosk
     from ui.runner import DeskRunner
     from ui.keyboard import prepare as prepare_keyboard
-    from ui.simulator_panel import SimulatorPanel
     from ui.window import KioskOptions, KioskWindow
 
     scripted = scripted or headless()
@@ -262,16 +262,12 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         )
         window.attach_camera(kiosk.camera_preview, mirror=kiosk.config["camera.mirror_preview"])
         window.show_kiosk()
-        panel = SimulatorPanel(kiosk.simulator.buttons(), kiosk.simulator.lift, shortcut_host=window)
+        panel = demo_panel(kiosk, window)
         pay_key = demo_bank_shortcut(window, kiosk)  # noqa: F841 - kept alive with the window
         panel.show()
-        # Between the footer's back and next buttons, clear of the top bar;
-        # it is a tool window, so it can be dragged elsewhere.
-        area = window.screen().availableGeometry()
-        panel.adjustSize()
-        panel.move(area.center().x() - panel.width() // 2, area.bottom() - panel.height() - 4)
         print(f"Kiosk demo running. Hub: {kiosk.embedded_hub.url}  Tickets: {output / 'tickets'}")
         print("Keys 1-4 tap a sample citizen's card, 0 lifts it. Close the window (Ctrl+Q) to stop.")
+        print("The 'Thẻ mẫu (demo)' handle in the top bar opens the sample cards and VNeID codes.")
         print("Key P: the simulated bank pays the VietQR on screen (fee-paying patients).")
         print(f"Technician mode: tap the hospital name 5 times, PIN {DEMO_TECHNICIAN_PIN}.")
         # Spoken prompts, as on a real kiosk (silent without espeak-ng).
@@ -285,6 +281,20 @@ def run_demo(output: Path, *, scripted: bool = False) -> int:
         runner.shutdown(5)
         kiosk.stop()
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def demo_panel(kiosk, window):  # noqa: ANN001, ANN201
+    """The simulator panel, collapsed into a handle docked in the free middle
+    of the kiosk's top bar (the one strip no screen puts content in)."""
+    from ui.simulator_panel import SimulatorPanel, top_bar_free_area
+
+    sim = kiosk.simulator
+    citizens = [(c["full_name"], lambda s=c["slot"]: sim.tap(s)) for c in sim.citizens]
+    codes = [(c["full_name"], lambda s=c["slot"]: sim.show_vneid(s)) for c in sim.citizens]
+    panel = SimulatorPanel(citizens, sim.lift, codes=codes)
+    bar = window.top_bar
+    panel.dock(lambda: top_bar_free_area(bar), window, bar, bar.hospital, bar.status, bar.large_text, bar.language)
+    return panel
 
 
 def _scripted(app, window, kiosk, output: Path) -> int:  # noqa: ANN001

@@ -124,6 +124,9 @@ def build_technician(kiosk: Any, *, clock: Clock | None = None, hasher: Any = No
         decoder=decoder,
         outbox=OutboxAdapter(kiosk.outbox, kiosk.sync),
         hub_probe=lambda url, kid, secret: http_hub_probe(url, kid, secret, verify=verify),
+        # The test read takes its turn with the card like a patient's read
+        # (on the card watcher's thread, under the desk's chip lock).
+        share_card=kiosk.desk.share_card,
     )
     return KioskTechnician(
         gate=technician_gate(data_dir, clock, hasher),

@@ -524,12 +524,24 @@
 <context>
     <name>SimulatorPanel</name>
     <message>
+        <source>Thẻ mẫu (demo)</source>
+        <translation>Sample cards (demo)</translation>
+    </message>
+    <message>
         <source>Mô phỏng thẻ CCCD (demo)</source>
         <translation>ID card simulator (demo)</translation>
     </message>
     <message>
-        <source>Đặt thẻ</source>
-        <translation>Place card</translation>
+        <source>Đặt thẻ CCCD</source>
+        <translation>Place ID card</translation>
+    </message>
+    <message>
+        <source>Mã VNeID</source>
+        <translation>VNeID code</translation>
+    </message>
+    <message>
+        <source>VNeID</source>
+        <translation>VNeID</translation>
     </message>
     <message>
         <source>Nhấc thẻ</source>
@@ -613,6 +625,10 @@
     <message>
         <source>Không có thẻ trên đầu đọc. Đặt một thẻ CCCD rồi thử lại.</source>
         <translation>No card on the reader. Place a CCCD card and try again.</translation>
+    </message>
+    <message>
+        <source>Đầu đọc đang bận: máy đang đọc thẻ của người bệnh. Chờ một lát rồi đọc thử lại.</source>
+        <translation>The reader is busy: a patient&apos;s card is being read. Wait a moment, then test read again.</translation>
     </message>
     <message>
         <source>Thẻ trả lời {sw}: không phải chip CCCD.</source>

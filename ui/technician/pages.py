@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.config import SCHEMA
 from kiosk.errors import ConfigError, KioskError
-from kiosk.technician import CameraSample, OutboxView, TechnicianConsole, TestReadResult
+from kiosk.technician import READER_BUSY, CameraSample, OutboxView, TechnicianConsole, TestReadResult
 from ui.i18n import translate
 from ui.technician.worker import BUSY_AFTER_MS, Background
 from ui.widgets import BusyIndicator, button, label
@@ -175,10 +175,14 @@ class ReadersPage(ConsolePage):
         )
 
     def test_read(self) -> None:
+        # One test read at a time: each waits its turn with the card, and a
+        # second press would only queue another behind it.
+        self.test.setEnabled(False)
         self.say(translate("Technician", "Đang đọc thử…"))
         self.background.run(self.console.test_read, self._read_done)
 
     def _read_done(self, result: TestReadResult | None, error: BaseException | None) -> None:
+        self.test.setEnabled(True)
         self._result = result if error is None else TestReadResult(False, error_text(error))
         self._show_result()
 
@@ -190,6 +194,12 @@ class ReadersPage(ConsolePage):
             self.say(translate("Technician", "Đọc thử được: chip trả lời đúng chuẩn ICAO 9303."))
         elif r.code == "no_card":
             self.say(translate("Technician", "Không có thẻ trên đầu đọc. Đặt một thẻ CCCD rồi thử lại."))
+        elif r.code == READER_BUSY:
+            self.say(
+                translate(
+                    "Technician", "Đầu đọc đang bận: máy đang đọc thẻ của người bệnh. Chờ một lát rồi đọc thử lại."
+                )
+            )
         elif r.code == "not_icao":
             self.say(translate("Technician", "Thẻ trả lời {sw}: không phải chip CCCD.").format(sw=r.detail or "?"))
         else:
