@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
+
+from server.embedded import EmbeddedHub, start_embedded_hub
 
 POSTGRES_URL = os.environ.get("KIOSK_TEST_POSTGRES_URL")
 NO_POSTGRES = "KIOSK_TEST_POSTGRES_URL is not set: run the suite through packaging/test-services.sh"
@@ -31,3 +35,23 @@ def fresh_postgres_database(prefix: str = "kiosk_test") -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# The two databases the hub supports, as fixture params: PostgreSQL is
+# marked, and skipped only outside packaging/test-services.sh (which
+# `make test` requires to start it).
+DATABASES = [
+    "sqlite",
+    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]),
+]
+
+
+@contextmanager
+def embedded_hub_on(database: str, folder: Path, prefix: str) -> Iterator[EmbeddedHub]:
+    """An embedded hub over HTTP on `database` ("sqlite" in `folder`, or a
+    fresh PostgreSQL database named after `prefix`); stopped afterwards."""
+    with ExitStack() as stack:
+        url = stack.enter_context(fresh_postgres_database(prefix)) if database == "postgresql" else None
+        hub = start_embedded_hub(folder / "hub.sqlite3", database_url=url)
+        stack.callback(hub.stop)
+        yield hub

@@ -21,18 +21,13 @@ from server.models import Registration as RegistrationRow
 from server.registrations import Registrar, RegistrationRejected
 from server.security import SecretBox, issue_kiosk
 from server.seed import seed_reference_data
-from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
+from postgres_support import DATABASES, fresh_postgres_database
 
 
 
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]),
-    ]
-)
+@pytest.fixture(params=DATABASES)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hub.sqlite3'}"

@@ -13,7 +13,6 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -44,7 +43,7 @@ from server.embedded import EmbeddedHub, start_embedded_hub
 from server.models import Patient, QueueCounter
 from server.models import Registration as RegistrationRow
 from server.simulated_gateway import card_for_result
-from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
+from postgres_support import DATABASES, embedded_hub_on
 
 CITIZENS_DIR = Path(__file__).resolve().parent.parent / "assets" / "citizens"
 
@@ -52,12 +51,6 @@ CITIZENS_DIR = Path(__file__).resolve().parent.parent / "assets" / "citizens"
 # -- fixtures -------------------------------------------------------------------
 
 
-
-
-BACKENDS = [
-    "sqlite",
-    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]),
-]
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +61,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
     embedded.stop()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=DATABASES)
 def db_hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
-    with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database("kiosk_hub_test")) if request.param == "postgresql" else None
-        embedded = start_embedded_hub(tmp_path_factory.mktemp("dbhub") / "hub.sqlite3", database_url=url)
-        stack.callback(embedded.stop)
+    with embedded_hub_on(request.param, tmp_path_factory.mktemp("dbhub"), "kiosk_hub_test") as embedded:
         yield embedded
 
 

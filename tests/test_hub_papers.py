@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -30,27 +29,18 @@ from kiosk.domain import (
 )
 from kiosk.errors import HubRejected
 from server.db import create_hub_engine, session_factory
-from server.embedded import EmbeddedHub, start_embedded_hub
+from server.embedded import EmbeddedHub
 from server.models import Patient, VisitPaper
 from server.seed import DEMO_APPOINTMENT_NUMBER, DEMO_APPOINTMENT_PATIENT_ID
-from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
+from postgres_support import DATABASES, embedded_hub_on
 
 
 
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]),
-    ],
-)
+@pytest.fixture(scope="module", params=DATABASES)
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
-    with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database("kiosk_papers_test")) if request.param == "postgresql" else None
-        embedded = start_embedded_hub(tmp_path_factory.mktemp("papers") / "hub.sqlite3", database_url=url)
-        stack.callback(embedded.stop)
+    with embedded_hub_on(request.param, tmp_path_factory.mktemp("papers"), "kiosk_papers_test") as embedded:
         yield embedded
 
 

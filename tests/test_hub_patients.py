@@ -12,7 +12,6 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import date, datetime
 from pathlib import Path
 
@@ -36,25 +35,16 @@ from kiosk.domain import (
 )
 from server import migrate
 from server.db import create_hub_engine, session_factory
-from server.embedded import EmbeddedHub, start_embedded_hub
+from server.embedded import EmbeddedHub
 from server.models import Patient
 from server.models import Registration as RegistrationRow
 from server.patients import OTHER_BHXH_NOTE, SHARED_BHXH_NOTE
-from postgres_support import NO_POSTGRES, POSTGRES_URL, fresh_postgres_database
+from postgres_support import DATABASES, embedded_hub_on
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES)]),
-    ],
-)
+@pytest.fixture(scope="module", params=DATABASES)
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedHub]:
-    with ExitStack() as stack:
-        url = stack.enter_context(fresh_postgres_database("kiosk_patients_test")) if request.param == "postgresql" else None
-        embedded = start_embedded_hub(tmp_path_factory.mktemp("patients") / "hub.sqlite3", database_url=url)
-        stack.callback(embedded.stop)
+    with embedded_hub_on(request.param, tmp_path_factory.mktemp("patients"), "kiosk_patients_test") as embedded:
         yield embedded
 
 
